@@ -1,0 +1,37 @@
+"""`runrepo check [PATHS...] [--all]`: gate, compose, schema and rules; findings with file:line."""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import EXIT_USAGE
+from ..findings import exit_code
+from ..report import REPORTERS
+from . import common
+
+
+def add_parser(sub):
+    p = sub.add_parser("check", help="validate run files (and every run that uses a changed shared layer)")
+    p.add_argument("paths", nargs="*", help="files under runs/ (a shared layer checks its dependent runs)")
+    p.add_argument("--all", action="store_true", help="check every run under runs/experiments/")
+    p.add_argument("--format", choices=sorted(REPORTERS), default="text")
+    p.add_argument("--strict", action="store_true", help="warnings fail too")
+    common.add_repo_arg(p)
+    return p
+
+
+def run(args) -> int:
+    source = common.source(args)
+    names = None
+    if not args.all:
+        if not args.paths:
+            print("runrepo check: give run files or --all", file=sys.stderr)
+            return EXIT_USAGE
+        names = common.layer_names(args.paths, source)
+        if names is None:
+            return EXIT_USAGE
+    from ..validate.check import check
+
+    findings, results = check(source, names, common.policy(source))
+    sys.stdout.write(REPORTERS[args.format](findings, len(results)))
+    return exit_code(findings, args.strict)

@@ -1,0 +1,47 @@
+"""`runrepo render RUN_FILE [--annotate]`: the complete mcli run this file expands to."""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import EXIT_FINDINGS, EXIT_USAGE
+from . import common
+
+
+def add_parser(sub):
+    p = sub.add_parser("render", help="print the expanded mcli run YAML of a run file")
+    p.add_argument("path", help="a run file under runs/experiments/")
+    p.add_argument("--annotate", action="store_true", help="show which layer file:line set every value")
+    p.add_argument("--engine", choices=("fast", "hydra"), default="fast",
+                   help="compose with this tool (default) or with Hydra itself (the reference)")
+    common.add_repo_arg(p)
+    return p
+
+
+def run(args) -> int:
+    from ..compose import render as r
+    from ..compose.resolve import resolve
+    from ..validate.check import expand, is_run
+
+    source = common.source(args)
+    names = common.layer_names([args.path], source)
+    if not names or not is_run(names[0]):
+        print(f"{args.path}: not a run file under runs/experiments/", file=sys.stderr)
+        return EXIT_USAGE
+    if args.engine == "hydra":
+        from ..compose.oracle import hydra_compose
+
+        resolved, findings = None, []
+        try:
+            resolved = resolve(hydra_compose(source.runs_dir, names[0]))
+        except Exception as e:  # noqa: BLE001 - Hydra's own errors, shown as one line
+            print(f"{args.path}: error[hydra] {str(e).splitlines()[0]}", file=sys.stderr)
+            return EXIT_FINDINGS
+    else:
+        resolved, findings = expand(source, names[0])
+    if resolved is None:
+        for f in findings:
+            print(f, file=sys.stderr)
+        return EXIT_FINDINGS
+    sys.stdout.write(r.annotate(resolved) if args.annotate else r.render(resolved))
+    return 0

@@ -1,0 +1,222 @@
+"""The input gate: the only place that reads a layer from disk.
+
+Hydra and OmegaConf are not a security boundary: they follow `..` and symlinks, keep
+the last of two duplicate keys (OmegaConf refuses them, plain YAML does not), and
+expand alias bombs for minutes. Every file passes here first and comes out as plain
+data plus the line and column of every key and list item.
+
+YAML is parsed with libyaml's composer (fast, no alias expansion) and scalars are typed
+with OmegaConf's own implicit resolvers (`1e-5` is a float, timestamps stay strings), so
+the data equals what OmegaConf.load would give; the Hydra parity tests prove it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..errors import RunrepoError
+
+MAX_LAYER_BYTES = 1 << 20  # a full NeMo config is ~10 KiB; 1 MiB is generous
+MAX_DEPTH = 32
+MAX_NODES = 50_000
+
+Path_ = tuple  # a key path: ("parameters", "model", "num_layers") or with list indexes
+
+_CLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_CLoader):  # type: ignore[misc,valid-type]
+    """libyaml parser with OmegaConf's scalar typing (see omegaconf._utils.get_yaml_loader)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:
+     [-+]?[0-9]+(?:_[0-9]+)*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+)
+    |\.[0-9]+(?:_[0-9]+)*(?:[eE][-+][0-9]+)?
+    |[-+]?[0-9]+(?:_[0-9]+)*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in _Loader.yaml_implicit_resolvers.items()
+}
+
+_CONSTRUCT = yaml.constructor.SafeConstructor()
+_SCALARS = {
+    "tag:yaml.org,2002:null": lambda n: None,
+    "tag:yaml.org,2002:bool": _CONSTRUCT.construct_yaml_bool,
+    "tag:yaml.org,2002:int": _CONSTRUCT.construct_yaml_int,
+    "tag:yaml.org,2002:float": _CONSTRUCT.construct_yaml_float,
+    "tag:yaml.org,2002:str": lambda n: n.value,
+}
+_PACKAGE_RE = re.compile(r"^#\s*@package\s+(\S+)\s*$")
+
+
+@dataclass
+class Layer:
+    """One parsed file: plain data plus where each key and item sits in it."""
+
+    file: str  # repository-relative path, as findings print it
+    name: str  # config name relative to runs/, without .yaml
+    package: str | None  # from a `# @package X` header
+    data: dict
+    pos: dict = field(default_factory=dict)  # key path -> (line, col), 1-based
+    digest: str = ""
+
+
+def parse_yaml(text: str, file: str) -> tuple[object, dict]:
+    """Parse one YAML document into plain data and a key-path -> (line, col) map."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        problem = " ".join(str(p) for p in (e.context, e.problem) if p)
+        if "\t" in text and "tab" in problem.lower():
+            problem += " (tabs cannot indent YAML; use spaces)"
+        raise RunrepoError("yaml-syntax", f"YAML syntax error: {problem}", file, line, col) from None
+    except yaml.YAMLError as e:
+        raise RunrepoError("yaml-syntax", f"YAML error: {e}", file, 1, 1) from None
+    pos: dict = {}
+    if node is None:
+        return None, pos
+    counter = [0]
+    data = _convert(node, (), pos, set(), file, counter, (node.start_mark.line + 1, node.start_mark.column + 1))
+    return data, pos
+
+
+def _convert(node, path: Path_, pos: dict, seen: set, file: str, counter: list, at: tuple):
+    if id(node) in seen:
+        raise RunrepoError(
+            "yaml-alias", "YAML anchors and aliases are not allowed in run layers (alias bombs)", file, *at
+        )
+    seen.add(id(node))
+    counter[0] += 1
+    if counter[0] > MAX_NODES:
+        raise RunrepoError("yaml-size", f"more than {MAX_NODES} YAML nodes in one layer", file, *at)
+    if len(path) > MAX_DEPTH:
+        raise RunrepoError("yaml-depth", f"nesting deeper than {MAX_DEPTH} levels", file, *at)
+    if isinstance(node, yaml.ScalarNode):
+        build = _SCALARS.get(node.tag)
+        if build is None:
+            raise RunrepoError("yaml-tag", f"YAML tag {node.tag} is not allowed", file, *at)
+        try:
+            return build(node)
+        except (ValueError, yaml.YAMLError):
+            raise RunrepoError("yaml-tag", f"cannot read {node.value!r} as {node.tag}", file, *at) from None
+    if isinstance(node, yaml.SequenceNode):
+        if node.tag != "tag:yaml.org,2002:seq":
+            raise RunrepoError("yaml-tag", f"YAML tag {node.tag} is not allowed", file, *at)
+        out = []
+        for i, item in enumerate(node.value):
+            where = (item.start_mark.line + 1, item.start_mark.column + 1)
+            pos[path + (i,)] = where
+            out.append(_convert(item, path + (i,), pos, seen, file, counter, where))
+        return out
+    if node.tag != "tag:yaml.org,2002:map":
+        raise RunrepoError("yaml-tag", f"YAML tag {node.tag} is not allowed", file, *at)
+    out: dict = {}
+    for key_node, value_node in node.value:
+        where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            raise RunrepoError("yaml-alias", "YAML merge keys (<<) are not allowed in run layers", file, *where)
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+            raise RunrepoError("yaml-key", "mapping keys must be plain strings", file, *where)
+        key = key_node.value
+        if key in out:
+            raise RunrepoError(
+                "yaml-duplicate-key",
+                f"duplicate key {key!r} (YAML would silently keep only the last one)",
+                file,
+                *where,
+            )
+        pos[path + (key,)] = where
+        out[key] = _convert(value_node, path + (key,), pos, seen, file, counter, where)
+    return out
+
+
+def read_text(path: Path, file: str) -> str:
+    """Read a layer's bytes with the size and encoding limits applied."""
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise RunrepoError("layer-missing", f"cannot read: {e.strerror}", file) from None
+    if size > MAX_LAYER_BYTES:
+        raise RunrepoError("layer-size", f"{size} bytes is over the {MAX_LAYER_BYTES}-byte limit", file, 1, 1)
+    raw = path.read_bytes()
+    return decode(raw, file)
+
+
+def decode(raw: bytes, file: str) -> str:
+    if len(raw) > MAX_LAYER_BYTES:
+        raise RunrepoError("layer-size", f"{len(raw)} bytes is over the {MAX_LAYER_BYTES}-byte limit", file, 1, 1)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise RunrepoError("layer-encoding", f"not UTF-8 (byte 0x{raw[e.start]:02x})", file, line, 1) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise RunrepoError("layer-encoding", "NUL byte in a text layer", file, line, 1)
+    return text.removeprefix("\ufeff")
+
+
+def header_package(text: str) -> str | None:
+    """The `# @package X` header, read as Hydra reads it: from the leading comment block."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("#"):
+            break
+        m = _PACKAGE_RE.match(stripped)
+        if m:
+            return m.group(1)
+    return None
+
+
+def confine(runs_dir: Path, name: str, file: str) -> Path:
+    """Resolve config `name` under runs/, refusing escapes through `..` or symlinks."""
+    if "\\" in name or name.startswith("/") or any(p in ("..", ".", "") for p in name.split("/")):
+        raise RunrepoError("layer-escape", f"config name {name!r} leaves runs/ or is not a plain path", file)
+    candidate = runs_dir / f"{name}.yaml"
+    real_root = Path(os.path.realpath(runs_dir))
+    real = Path(os.path.realpath(candidate))
+    if real_root not in real.parents:
+        raise RunrepoError("layer-escape", f"{name}.yaml resolves outside runs/ (symlink?)", file)
+    return candidate
+
+
+def load_text_layer(text: str, file: str, name: str) -> Layer:
+    """Turn a layer's text into a Layer; the caller has read and decoded it."""
+    data, pos = parse_yaml(text, file)
+    if data is None:
+        raise RunrepoError("layer-empty", "empty layer: expected a mapping of settings", file, 1, 1)
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else "a single value"
+        raise RunrepoError("layer-not-mapping", f"a layer must be a mapping, this is {kind}", file, 1, 1)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return Layer(file=file, name=name, package=header_package(text), data=data, pos=pos, digest=digest)
+
+
+def load_layer(runs_dir: Path, name: str, repo_root: Path | None = None, cited_by: str = "") -> Layer:
+    """Read config `name` (e.g. `cluster/r7z2`) from runs/ through every check above."""
+    repo_root = repo_root or runs_dir.parent
+    path = confine(runs_dir, name, cited_by or str(runs_dir.relative_to(repo_root) / name))
+    file = path.relative_to(repo_root).as_posix()
+    if not path.is_file():
+        raise RunrepoError("layer-missing", f"no such layer {name!r} ({file})", cited_by or file)
+    return load_text_layer(read_text(path, file), file, name)

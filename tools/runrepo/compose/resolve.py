@@ -1,0 +1,209 @@
+"""The documented resolve step that turns a composition into the expanded run.
+
+1. Everything but `parameters` resolves with the run (without `parameters`) as its root.
+2. Derived values are filled where a layer left them null: `compute.gpus` =
+   `compute.nodes` x `runrepo.gpus_per_node`; `parameters.trainer.num_nodes` =
+   `compute.nodes`; `parameters.trainer.devices` = `runrepo.gpus_per_node`. A layer that
+   sets one of them explicitly keeps it, and the world-size rule checks it agrees.
+3. `parameters` resolves with itself as the root, as NeMo resolves it, with NeMo's
+   resolvers (`multiply`, `sum`, and the launcher's `divide_ceil`, `divide_floor`).
+4. The tool-only `runrepo` section is taken out; the rest is the mcli run.
+
+Only those four resolvers exist while resolving: `oc.env` and every other resolver that
+reads the environment, files or runs code is unknown, so nothing from the CI
+environment can reach a payload.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+from dataclasses import dataclass
+
+from ..errors import RunrepoError
+from .engine import Composed
+from .layers import Origin
+
+TOOL_KEY = "runrepo"
+ORDER = (
+    "name",
+    "image",
+    "command",
+    "compute",
+    "scheduling",
+    "integrations",
+    "env_variables",
+    "parameters",
+    "metadata",
+)
+
+
+def _num(x):
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        x = float(x) if "." in str(x) or "e" in str(x).lower() else int(x)
+    return x
+
+
+def _multiply(*xs):
+    out = 1
+    for x in xs:
+        out *= _num(x)
+    return out
+
+
+RESOLVERS = {
+    "multiply": _multiply,
+    "sum": lambda *xs: sum(_num(x) for x in xs),
+    "divide_ceil": lambda a, b: int(math.ceil(_num(a) / _num(b))),
+    "divide_floor": lambda a, b: int(math.floor(_num(a) / _num(b))),
+}
+ENV_READING = ("oc.env", "oc.decode", "oc.create", "env", "hydra", "now", "eval", "python")
+
+
+@dataclass
+class Resolved:
+    """The expanded run (mcli shape), the tool section, and where every value came from."""
+
+    run: dict
+    tool: dict
+    composed: Composed
+    derived: dict  # key path -> path of the value it was derived from
+
+    @property
+    def prov(self) -> dict:
+        return self.composed.prov
+
+    def origin(self, path) -> Origin:
+        path = tuple(path)
+        if path in self.derived:
+            path = self.derived[path]
+        return self.composed.origin(path)
+
+
+@contextlib.contextmanager
+def _only_nemo_resolvers():
+    """Swap OmegaConf's global resolver table for NeMo's four for the duration of a resolve."""
+    from omegaconf.basecontainer import BaseContainer
+
+    from omegaconf import OmegaConf
+
+    saved = BaseContainer._resolvers
+    BaseContainer._resolvers = {}
+    try:
+        for name, fn in RESOLVERS.items():
+            OmegaConf.register_new_resolver(name, fn)
+        yield
+    finally:
+        BaseContainer._resolvers = saved
+
+
+_KEY_RE = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+def _key_path(full_key: str) -> tuple:
+    return tuple(int(i) if i else k for i, k in _KEY_RE.findall(full_key or ""))
+
+
+def _resolve_error(e: Exception, composed: Composed, prefix: tuple) -> RunrepoError:
+    from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
+
+    path = prefix + _key_path(getattr(e, "full_key", "") or "")
+    at = composed.origin(path)
+    msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+    rule = "interpolation"
+    m = re.search(r"Unsupported interpolation type (\S+)", msg)
+    if m:
+        name = m.group(1)
+        rule = "interpolation-resolver"
+        why = "it reads the environment, files or runs code" if name.startswith(ENV_READING) else "it is unknown"
+        msg = f"resolver `{name}` is refused: {why}; allowed here: {', '.join(RESOLVERS)}"
+    elif isinstance(e, InterpolationResolutionError) or isinstance(e, OmegaConfBaseException):
+        if prefix == ("parameters",) and "not found" in msg.lower():
+            msg += " (interpolations inside `parameters` resolve with `parameters` as their root, as in NeMo)"
+    return RunrepoError(rule, f"{'.'.join(map(str, path))}: {msg}", at.file, at.line, at.col)
+
+
+def _to_plain(cfg, composed: Composed, prefix: tuple):
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
+    except OmegaConfBaseException as e:
+        raise _resolve_error(e, composed, prefix) from None
+    except (ValueError, TypeError, ZeroDivisionError, ArithmeticError) as e:  # a resolver's own failure
+        raise _resolve_error(e, composed, prefix) from None
+
+
+def _has_interpolation(value) -> bool:
+    if isinstance(value, str):
+        return "${" in value
+    if isinstance(value, dict):
+        return any(_has_interpolation(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_interpolation(v) for v in value)
+    return False
+
+
+def _plain(value, composed: Composed, prefix: tuple):
+    """Resolve `value` with itself as root; OmegaConf is only imported when there is anything to resolve."""
+    if not _has_interpolation(value):
+        return _copy(value)
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        cfg = OmegaConf.create(value)
+    except OmegaConfBaseException as e:
+        raise _resolve_error(e, composed, prefix) from None
+    return _to_plain(cfg, composed, prefix)
+
+
+def _copy(value):
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _derive(top: dict, params: dict, composed: Composed) -> dict:
+    """Fill the values that follow from the run; return derived path -> source path."""
+    derived: dict = {}
+    tool = top.get(TOOL_KEY) or {}
+    compute = top.get("compute") if isinstance(top.get("compute"), dict) else None
+    if compute is None:
+        return derived
+    nodes, gpn = compute.get("nodes"), tool.get("gpus_per_node") if isinstance(tool, dict) else None
+    ints = isinstance(nodes, int) and isinstance(gpn, int) and not isinstance(nodes, bool)
+    if compute.get("gpus") is None and ints:
+        compute["gpus"] = nodes * gpn
+        derived[("compute", "gpus")] = ("compute", "nodes")
+    trainer = params.get("trainer") if isinstance(params, dict) else None
+    if isinstance(trainer, dict):
+        for key, value, src in (
+            ("num_nodes", nodes, ("compute", "nodes")),
+            ("devices", gpn, (TOOL_KEY, "gpus_per_node")),
+        ):
+            if key in trainer and trainer[key] is None and value is not None:
+                trainer[key] = value
+                derived[("parameters", "trainer", key)] = src
+    return derived
+
+
+def resolve(composed: Composed) -> Resolved:
+    """Apply the resolve step above to a composition."""
+    with _only_nemo_resolvers() if _has_interpolation(composed.data) else contextlib.nullcontext():
+        data = composed.data
+        top_raw = {k: v for k, v in data.items()}
+        params_raw = top_raw.get("parameters")
+        top = _plain({k: v for k, v in top_raw.items() if k != "parameters"}, composed, ())
+        params = _copy(params_raw) if isinstance(params_raw, dict) else params_raw
+        derived = _derive(top, params, composed) if isinstance(params, dict) or params is None else {}
+        if "parameters" in top_raw:
+            top["parameters"] = _plain(params, composed, ("parameters",)) if isinstance(params, dict) else params
+    tool = top.pop(TOOL_KEY, None)
+    run = {k: top[k] for k in ORDER if k in top}
+    run.update({k: v for k, v in top.items() if k not in run})
+    return Resolved(run=run, tool=tool if isinstance(tool, dict) else {}, composed=composed, derived=derived)

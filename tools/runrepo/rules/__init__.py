@@ -1,0 +1,96 @@
+"""The rule registry: each rule is an id, a severity, a one-line doc, the NeMo releases it
+applies to, a check over one expanded run, and a failing and a fixed example.
+
+Rule modules register themselves on import; `all_rules()` imports every family.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ..findings import ERROR, WARNING, Finding
+from ..releases import in_range
+
+FAMILIES = ("schema", "world", "batch", "parallel", "data", "platform", "nemo", "memory", "policy")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a check reports: the key path to blame, a message, and optionally a severity."""
+
+    path: tuple
+    message: str
+    severity: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    doc: str
+    check: Callable[..., Iterable[Hit]]
+    family: str
+    since: str | None = None  # first NeMo release it applies to
+    before: str | None = None  # first release it no longer applies to
+    example: str = ""  # run-file fragment that fails the rule
+    fix: str = ""  # the same fragment, fixed
+
+    def applies(self, release: str | None) -> bool:
+        return in_range(release, self.since, self.before)
+
+    @property
+    def releases(self) -> str:
+        if not self.since and not self.before:
+            return "all"
+        return f"{self.since or ''}..{self.before or ''}".strip(".") if self.before else f">= {self.since}"
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(id: str, doc: str, severity: str = ERROR, since=None, before=None, example="", fix=""):
+    """Register a check function as a rule."""
+
+    def register(fn):
+        if id in REGISTRY:
+            raise ValueError(f"rule {id} registered twice")
+        family = fn.__module__.rsplit(".", 1)[-1]
+        REGISTRY[id] = Rule(id, severity, doc, fn, family, since, before, example.strip(), fix.strip())
+        return fn
+
+    return register
+
+
+def all_rules() -> dict[str, Rule]:
+    for family in FAMILIES:
+        try:
+            importlib.import_module(f"{__name__}.{family}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{family}":
+                raise
+    return REGISTRY
+
+
+def run_rules(ctx, only: Iterable[str] | None = None) -> list[Finding]:
+    """Apply every registered rule that fits the run's release; a rule's crash is a finding too."""
+    out: list[Finding] = []
+    for r in all_rules().values():
+        if only is not None and r.id not in only:
+            continue
+        if not r.applies(ctx.release):
+            continue
+        try:
+            hits = list(r.check(ctx))
+        except Exception as e:  # a rule must never take the whole check down
+            o = ctx.origin(())
+            out.append(Finding(o.file, o.line, o.col, "internal", ERROR, f"rule {r.id} crashed: {e!r}", ctx.run_file))
+            continue
+        for h in hits:
+            o = ctx.origin(h.path)
+            out.append(Finding(o.file, o.line, o.col, r.id, h.severity or r.severity, h.message, ctx.run_file))
+    return out
+
+
+__all__ = ["ERROR", "WARNING", "Hit", "Rule", "REGISTRY", "rule", "all_rules", "run_rules"]

@@ -1,0 +1,1 @@
+"""Validation: schema and rules over expanded runs, producing findings with provenance."""

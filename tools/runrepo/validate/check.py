@@ -1,0 +1,96 @@
+"""The check pipeline: gate -> compose -> resolve -> rules (schema included) -> findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ..compose.engine import compose
+from ..compose.layers import RUNS, TreeSource
+from ..compose.resolve import Resolved, resolve
+from ..errors import RunrepoError
+from ..findings import Finding, dedupe
+from ..rules import run_rules
+from .context import RunCtx
+
+RUN_DIR = "experiments"
+NOT_LAYERS = ("policy",)  # files under runs/ that are not Hydra layers
+
+
+@dataclass
+class RunResult:
+    name: str  # config name, e.g. experiments/gpt3-126m-1node
+    file: str
+    resolved: Resolved | None
+    findings: list[Finding] = field(default_factory=list)
+
+
+def is_run(name: str) -> bool:
+    return name.startswith(RUN_DIR + "/")
+
+
+def run_names(source: TreeSource) -> list[str]:
+    return [n for n in source.names() if is_run(n)]
+
+
+def expand(source: TreeSource, name: str) -> tuple[Resolved | None, list[Finding]]:
+    """Compose and resolve one run; bad input becomes a finding, never an exception."""
+    file = f"{RUNS}/{name}.yaml"
+    try:
+        return resolve(compose(source, name)), []
+    except RunrepoError as e:
+        return None, [Finding.from_error(e, file)]
+    except RecursionError:
+        return None, [Finding(file, 0, 0, "yaml-depth", "error", "configuration nested too deeply", file)]
+
+
+def check_run(source: TreeSource, name: str, policy: dict | None = None) -> RunResult:
+    resolved, findings = expand(source, name)
+    file = f"{RUNS}/{name}.yaml"
+    if resolved is not None:
+        findings = run_rules(RunCtx(resolved, policy or {}))
+    return RunResult(name, file, resolved, findings)
+
+
+def layer_name(path: str, repo_root: Path) -> str | None:
+    """`runs/cluster/r7z2.yaml` (relative to the repository or absolute) -> `cluster/r7z2`."""
+    p = Path(path)
+    try:
+        rel = (p if p.is_absolute() else (Path.cwd() / p)).resolve().relative_to(repo_root / RUNS)
+    except ValueError:
+        rel_posix = PurePosixPath(path)
+        if rel_posix.parts[:1] != (RUNS,):
+            return None
+        rel = Path(*rel_posix.parts[1:])
+    if rel.suffix != ".yaml":
+        return None
+    return rel.with_suffix("").as_posix()
+
+
+def check(source: TreeSource, names: list[str] | None, policy: dict | None = None) -> tuple[list[Finding], list[RunResult]]:
+    """Check the given layer names (None: every run). A shared layer checks every run using it."""
+    all_runs = run_names(source)
+    if names is None:
+        wanted, shared = set(all_runs), []
+    else:
+        wanted = {n for n in names if is_run(n)}
+        shared = [n for n in names if not is_run(n) and n.split("/")[-1] not in NOT_LAYERS]
+    findings: list[Finding] = []
+    for name in shared:  # gate each changed layer on its own, even when no run uses it yet
+        try:
+            source.layer(name)
+        except RunrepoError as e:
+            findings.append(Finding.from_error(e))
+    results: dict[str, RunResult] = {}
+    if shared:
+        files = {f"{RUNS}/{n}.yaml" for n in shared}
+        for name in all_runs:
+            res = check_run(source, name, policy)
+            layers = res.resolved.composed.layers if res.resolved else []
+            if name in wanted or files & set(layers) or any(f.file in files for f in res.findings):
+                results[name] = res
+    for name in sorted(wanted - set(results)):
+        results[name] = check_run(source, name, policy)
+    for res in results.values():
+        findings.extend(res.findings)
+    return dedupe(findings), [results[n] for n in sorted(results)]

@@ -1,0 +1,98 @@
+"""What a rule sees: one expanded run, its NeMo release, policy, and where each value came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..compose.layers import Origin
+from ..compose.resolve import Resolved
+from ..releases import release_of
+
+_MISSING = object()
+
+
+@dataclass
+class RunCtx:
+    resolved: Resolved
+    policy: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        image = self.run.get("image")
+        self.release = release_of(image) if isinstance(image, str) else None
+
+    @property
+    def run(self) -> dict:
+        return self.resolved.run
+
+    @property
+    def tool(self) -> dict:
+        return self.resolved.tool
+
+    @property
+    def run_file(self) -> str:
+        return self.resolved.composed.run
+
+    @property
+    def choices(self) -> dict:
+        return self.resolved.composed.choices
+
+    @property
+    def params(self) -> dict:
+        p = self.run.get("parameters")
+        return p if isinstance(p, dict) else {}
+
+    def get(self, path, default=None):
+        """Value at a dotted path or key tuple, `default` when absent or not reachable."""
+        keys = tuple(path.split(".")) if isinstance(path, str) else tuple(path)
+        node = self.tool if keys and keys[0] == "runrepo" else self.run
+        keys = keys[1:] if keys and keys[0] == "runrepo" else keys
+        for k in keys:
+            if isinstance(node, dict) and k in node:
+                node = node[k]
+            elif isinstance(node, list) and isinstance(k, int) and 0 <= k < len(node):
+                node = node[k]
+            else:
+                return default
+        return node
+
+    def p(self, dotted: str, default=None):
+        """A value under parameters: ctx.p('model.num_layers')."""
+        return self.get(("parameters", *dotted.split(".")), default)
+
+    def int_p(self, dotted: str, default=None):
+        v = self.p(dotted, default)
+        return v if isinstance(v, int) and not isinstance(v, bool) else default
+
+    def origin(self, path) -> Origin:
+        keys = tuple(path.split(".")) if isinstance(path, str) else tuple(path)
+        return self.resolved.origin(keys)
+
+    def where(self, path) -> str:
+        """`value (file:line)` for a message that names several values and their layers."""
+        keys = tuple(path.split(".")) if isinstance(path, str) else tuple(path)
+        o = self.origin(keys)
+        return f"{o.file}:{o.line}" if o.line else o.file
+
+    # Parallel layout, read once; None when a value is missing or not an integer.
+    @property
+    def world_size(self):
+        d, n = self.int_p("trainer.devices"), self.int_p("trainer.num_nodes")
+        return d * n if d and n else None
+
+    @property
+    def tp(self):
+        return self.int_p("model.tensor_model_parallel_size", 1) or 1
+
+    @property
+    def pp(self):
+        return self.int_p("model.pipeline_model_parallel_size", 1) or 1
+
+    @property
+    def cp(self):
+        return self.int_p("model.context_parallel_size", 1) or 1
+
+    @property
+    def dp(self):
+        ws = self.world_size
+        mp = self.tp * self.pp * self.cp
+        return ws // mp if ws and ws % mp == 0 else None

@@ -1,0 +1,128 @@
+"""schemas/ -> findings: the expanded mcli run and its NeMo parameters against JSON Schemas.
+
+Two conventions of this repository's schemas: `x-message` on a subschema replaces
+jsonschema's wording when that subschema fails (retired mcli fields name their modern
+spelling), and `x-open-sections` lists the NeMo sections where NeMo ignores unknown
+keys (reported by the nemo-unknown-key rule, not as schema errors).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import RunrepoError
+
+
+def schema_dir() -> Path:
+    """The schemas shipped with the package, else the repository's top-level schemas/."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "schemas", here.parent.parent / "schemas"):
+        if (candidate / "mcli-run.json").is_file():
+            return candidate
+    raise RunrepoError("internal", "schemas/ not found next to the runrepo package")
+
+
+@lru_cache(maxsize=None)
+def load(name: str) -> dict:
+    return json.loads((schema_dir() / name).read_text())
+
+
+@lru_cache(maxsize=None)
+def validator(name: str):
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load(name))
+
+
+def nemo_schema_name(release: str) -> str | None:
+    name = f"nemo/v{release}.json"
+    return name if (schema_dir() / name).is_file() else None
+
+
+def _message(err) -> str:
+    custom = err.schema.get("x-message") if isinstance(err.schema, dict) else None
+    if custom:
+        return custom
+    if err.context:
+        for sub in sorted(err.context, key=lambda e: -len(e.absolute_path)):
+            if isinstance(sub.schema, dict) and sub.schema.get("x-message"):
+                return sub.schema["x-message"]
+    return err.message
+
+
+def _known(schema: dict) -> list[str]:
+    return list((schema.get("properties") or {}).keys())
+
+
+def suggest(key: str, known) -> str | None:
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def validate(instance, name: str, prefix: tuple = ()) -> list[tuple[tuple, str]]:
+    """(key path, message) for every schema error; unknown keys are reported one by one."""
+    out: list[tuple[tuple, str]] = []
+    for err in validator(name).iter_errors(instance):
+        path = prefix + tuple(err.absolute_path)
+        dotted = ".".join(map(str, path)) or "(top level)"
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            known = _known(err.schema)
+            for key in err.instance:
+                if key in known:
+                    continue
+                if isinstance(err.schema.get("additionalProperties"), dict):
+                    continue
+                hint = suggest(key, known)
+                tip = f"; did you mean `{hint}`?" if hint else ""
+                custom = (err.schema.get("x-unknown") or "").strip()
+                out.append((path + (key,), f"unknown key `{'.'.join(map(str, path + (key,)))}`{tip}{custom}"))
+            continue
+        if err.validator == "required":
+            out.append((path, f"{dotted}: {err.message}"))
+            continue
+        out.append((path, f"{dotted}: {_message(err)}"))
+    return sorted(out, key=lambda x: tuple(map(str, x[0])))
+
+
+def open_unknown_keys(params: dict, name: str) -> list[tuple[tuple, str, bool]]:
+    """Keys NeMo would ignore inside open sections: (path, message, is_probable_typo)."""
+    schema = load(name)
+    out: list[tuple[tuple, str, bool]] = []
+    for section in schema.get("x-open-sections", []):
+        sub = (schema.get("properties") or {}).get(section)
+        if isinstance(sub, dict) and isinstance(params.get(section), dict):
+            _walk_open(params[section], sub, ("parameters", section), out, schema)
+    return out
+
+
+def _deref(schema: dict, root: dict) -> dict:
+    ref = schema.get("$ref") if isinstance(schema, dict) else None
+    if ref and ref.startswith("#/"):
+        node = root
+        for part in ref[2:].split("/"):
+            node = node.get(part, {})
+        return node
+    return schema
+
+
+def _walk_open(value: dict, schema: dict, path: tuple, out: list, root: dict) -> None:
+    schema = _deref(schema, root)
+    props = schema.get("properties")
+    if not isinstance(props, dict) or not props:
+        return  # a free-form mapping: nothing is known, nothing is unknown
+    for key, sub in value.items():
+        if key in props:
+            if isinstance(sub, dict):
+                _walk_open(sub, props[key], path + (key,), out, root)
+            continue
+        dotted = ".".join(map(str, path[1:] + (key,)))
+        hint = suggest(key, props)
+        if hint:
+            out.append((path + (key,), f"unknown key `{dotted}`: did you mean `{hint}`? NeMo ignores "
+                        f"`{key}` silently and trains with the default", True))
+        else:
+            out.append((path + (key,), f"`{dotted}` is not a key of this NeMo release's config; NeMo reads "
+                        "it only if some code asks for it", False))
