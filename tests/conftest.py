@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from runrepo.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,6 @@ import warnings
 import pytest
 import yaml
 from conftest import ROOT, bundled_runs, run_file, write
-
 from omegaconf import OmegaConf
 from runrepo.compose import render
 from runrepo.compose.engine import compose
@@ -40,8 +39,7 @@ def test_floats_strings_and_times_survive_both_loaders(repo):
     rel = write(
         repo,
         "runs/experiments/types.yaml",
-        run_file("types")
-        .replace("parameters:\n", "parameters:\n  trainer:\n    max_time: 00:01:00:00\n", 1)
+        run_file("types").replace("parameters:\n", "parameters:\n  trainer:\n    max_time: 00:01:00:00\n", 1)
         + "    optim:\n      lr: 1e-5\n      weight_decay: '1e-2'\n      name: '0x1F'\n"
         + "    tokenizer:\n      model: 'yes'\n      delimiter: '2001-01-01'\n",
     )
@@ -71,7 +69,11 @@ def test_derived_values_follow_compute_and_cluster(repo):
 
 
 def test_interpolations_in_parameters_resolve_against_parameters(repo):
-    rel = write(repo, "runs/experiments/interp.yaml", run_file("interp") + "    micro_batch_size: ${multiply:2,${.num_layers}}\n")
+    rel = write(
+        repo,
+        "runs/experiments/interp.yaml",
+        run_file("interp") + "    micro_batch_size: ${multiply:2,${.num_layers}}\n",
+    )
     assert expanded(repo, rel).run["parameters"]["model"]["micro_batch_size"] == 24
 
 

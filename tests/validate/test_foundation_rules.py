@@ -10,9 +10,15 @@ RUN = "runs/experiments/case.yaml"
 # rule id -> (text appended to a valid run file, needle naming the blamed line in the run file)
 CASES = {
     "batch-divisible": ("    global_batch_size: 100\n", "global_batch_size: 100"),
-    "heads-divisible-tp": ("    num_attention_heads: 10\n    tensor_model_parallel_size: 4\n", "num_attention_heads: 10"),
+    "heads-divisible-tp": (
+        "    num_attention_heads: 10\n    tensor_model_parallel_size: 4\n",
+        "num_attention_heads: 10",
+    ),
     "layers-divisible-pp": ("    pipeline_model_parallel_size: 8\n    num_layers: 12\n", "num_layers: 12"),
-    "parallel-world": ("    tensor_model_parallel_size: 3\n    num_attention_heads: 12\n", "tensor_model_parallel_size: 3"),
+    "parallel-world": (
+        "    tensor_model_parallel_size: 3\n    num_attention_heads: 12\n",
+        "tensor_model_parallel_size: 3",
+    ),
     "placeholder": ("      data_prefix: [1.0, /your_dataset_path_here/]\n", "data_prefix: [1.0, /your"),
     "image-pinned": ("image: nvcr.io/nvidia/nemo:latest\n", "image:"),
     "image-release": ("image: nvcr.io/nvidia/nemo:24.05\n", "image:"),
@@ -63,7 +69,10 @@ def test_shared_layer_mistake_is_reported_in_the_overlay(repo, cli):
     code, findings = cli.findings(repo, overlay)
     hits = [f for f in findings if f["rule"] == "batch-divisible"]
     assert code == 1 and len(hits) == 2  # two runs depend on it, with different data-parallel sizes
-    assert {h["run"] for h in hits} == {"runs/experiments/gpt3-126m-1node.yaml", "runs/experiments/gpt3-126m-2node.yaml"}
+    assert {h["run"] for h in hits} == {
+        "runs/experiments/gpt3-126m-1node.yaml",
+        "runs/experiments/gpt3-126m-2node.yaml",
+    }
     for h in hits:
         assert h["file"] == overlay and h["line"] == line_of(repo, overlay, "global_batch_size: 260")
         assert h["run"] in h["message"]

@@ -12,8 +12,12 @@ def add_parser(sub):
     p = sub.add_parser("render", help="print the expanded mcli run YAML of a run file")
     p.add_argument("path", help="a run file under runs/experiments/")
     p.add_argument("--annotate", action="store_true", help="show which layer file:line set every value")
-    p.add_argument("--engine", choices=("fast", "hydra"), default="fast",
-                   help="compose with this tool (default) or with Hydra itself (the reference)")
+    p.add_argument(
+        "--engine",
+        choices=("fast", "hydra"),
+        default="fast",
+        help="compose with this tool (default) or with Hydra itself (the reference)",
+    )
     common.add_repo_arg(p)
     return p
 

@@ -95,8 +95,7 @@ def _check_package(layer: Layer) -> None:
         got = f"`# @package {layer.package}`" if layer.package else "no `# @package _global_` header"
         raise RunrepoError(
             "layer-package",
-            f"{got}: Hydra would nest this layer's keys under `{where}`; "
-            "make `# @package _global_` its first line",
+            f"{got}: Hydra would nest this layer's keys under `{where}`; make `# @package _global_` its first line",
             layer.file,
             1,
             1,

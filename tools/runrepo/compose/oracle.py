@@ -11,7 +11,6 @@ def hydra_compose(runs_dir: Path, name: str) -> Composed:
     """Compose with Hydra's compose API; no provenance (Hydra records none)."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-
     from omegaconf import OmegaConf
 
     GlobalHydra.instance().clear()

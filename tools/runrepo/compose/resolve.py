@@ -84,9 +84,8 @@ class Resolved:
 @contextlib.contextmanager
 def _only_nemo_resolvers():
     """Swap OmegaConf's global resolver table for NeMo's four for the duration of a resolve."""
-    from omegaconf.basecontainer import BaseContainer
-
     from omegaconf import OmegaConf
+    from omegaconf.basecontainer import BaseContainer
 
     saved = BaseContainer._resolvers
     BaseContainer._resolvers = {}

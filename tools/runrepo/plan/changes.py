@@ -48,7 +48,9 @@ def git(repo: Path, *args: str) -> str:
     except FileNotFoundError:
         raise RunrepoError("git", "git is not installed") from None
     except subprocess.CalledProcessError as e:
-        raise RunrepoError("git", (e.stderr or "").strip().splitlines()[-1] if e.stderr else f"git {args[0]} failed") from None
+        raise RunrepoError(
+            "git", (e.stderr or "").strip().splitlines()[-1] if e.stderr else f"git {args[0]} failed"
+        ) from None
 
 
 def rev_parse(repo: Path, rev: str) -> str:

@@ -34,7 +34,10 @@ def github(findings: list[Finding], checked: int) -> str:
             props += f",line={f.line},col={f.col}"
         props += f",title={_escape(f.rule, True)}"
         out.append(f"::{'error' if f.severity == ERROR else 'warning'} {props}::{_escape(f.message)}")
-    return "\n".join(out + [text([], checked).strip() if not findings else text(findings, checked).splitlines()[-1]]) + "\n"
+    return (
+        "\n".join(out + [text([], checked).strip() if not findings else text(findings, checked).splitlines()[-1]])
+        + "\n"
+    )
 
 
 REPORTERS: dict[str, Callable[[list[Finding], int], str]] = {"text": text, "json": as_json, "github": github}

@@ -67,7 +67,9 @@ def layer_name(path: str, repo_root: Path) -> str | None:
     return rel.with_suffix("").as_posix()
 
 
-def check(source: TreeSource, names: list[str] | None, policy: dict | None = None) -> tuple[list[Finding], list[RunResult]]:
+def check(
+    source: TreeSource, names: list[str] | None, policy: dict | None = None
+) -> tuple[list[Finding], list[RunResult]]:
     """Check the given layer names (None: every run). A shared layer checks every run using it."""
     all_runs = run_names(source)
     if names is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from ..errors import RunrepoError
@@ -25,12 +25,12 @@ def schema_dir() -> Path:
     raise RunrepoError("internal", "schemas/ not found next to the runrepo package")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> dict:
     return json.loads((schema_dir() / name).read_text())
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(name: str):
     from jsonschema import Draft202012Validator
 
@@ -121,8 +121,20 @@ def _walk_open(value: dict, schema: dict, path: tuple, out: list, root: dict) ->
         dotted = ".".join(map(str, path[1:] + (key,)))
         hint = suggest(key, props)
         if hint:
-            out.append((path + (key,), f"unknown key `{dotted}`: did you mean `{hint}`? NeMo ignores "
-                        f"`{key}` silently and trains with the default", True))
+            out.append(
+                (
+                    path + (key,),
+                    f"unknown key `{dotted}`: did you mean `{hint}`? NeMo ignores "
+                    f"`{key}` silently and trains with the default",
+                    True,
+                )
+            )
         else:
-            out.append((path + (key,), f"`{dotted}` is not a key of this NeMo release's config; NeMo reads "
-                        "it only if some code asks for it", False))
+            out.append(
+                (
+                    path + (key,),
+                    f"`{dotted}` is not a key of this NeMo release's config; NeMo reads "
+                    "it only if some code asks for it",
+                    False,
+                )
+            )

@@ -1,0 +1,95 @@
+"""pre-commit, for real, in temporary git repositories: this repo's own config and the exported hook."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, line_of
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # `runrepo` for language: system
+    env.setdefault("PRE_COMMIT_HOME", str(Path.home() / ".cache" / "pre-commit"))
+    env.update(
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.com",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.com",
+    )
+    return env
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=_env()).stdout
+
+
+def project_copy(dest: Path) -> Path:
+    """The tracked files of this project, plus the working tree's new ones, committed in a fresh repo."""
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for rel in filter(None, files):
+        src = ROOT / rel
+        if src.is_file() and not rel.startswith(("node_modules/",)):
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-qm", "copy")
+    return dest
+
+
+def pre_commit(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", *args], cwd=cwd, capture_output=True, text=True, env=_env(), timeout=900
+    )
+
+
+def test_own_config_passes_clean_and_fails_broken_run_on_its_line(tmp_path):
+    repo = project_copy(tmp_path / "p")
+    proc = pre_commit(repo, "run", "--all-files", "--show-diff-on-failure")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    run = "runs/experiments/gpt3-126m-1node.yaml"
+    (repo / run).write_text(
+        (repo / run)
+        .read_text()
+        .replace("data_prefix:", "global_batch_size: 100\n    data:\n      data_prefix:")
+        .replace("    data:\n      global", "    global", 1)
+    )
+    text = (repo / run).read_text()
+    assert "global_batch_size: 100" in text
+    proc = pre_commit(repo, "run", "runrepo-check", "--files", run)
+    assert proc.returncode == 1
+    assert f"{run}:{line_of(repo, run, 'global_batch_size: 100')}:" in proc.stdout
+    assert "error[batch-divisible]" in proc.stdout
+
+
+def test_exported_hook_installs_and_runs_for_a_consumer(tmp_path):
+    """Another repository uses `.pre-commit-hooks.yaml` (pre-commit pip-installs this package)."""
+    if os.environ.get("RUNREPO_SKIP_SLOW"):
+        pytest.skip("RUNREPO_SKIP_SLOW is set")
+    hook_repo = project_copy(tmp_path / "hooks")
+    consumer = tmp_path / "consumer"
+    shutil.copytree(ROOT / "runs", consumer / "runs")
+    git(consumer, "init", "-q", "-b", "main")
+    git(consumer, "add", "-A")
+    git(consumer, "commit", "-qm", "runs")
+    proc = pre_commit(consumer, "try-repo", str(hook_repo), "runrepo-check", "--all-files")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "runrepo check" in proc.stdout and "Passed" in proc.stdout
+    bad = consumer / "runs" / "experiments" / "gpt3-126m-2node.yaml"
+    bad.write_text(bad.read_text().replace("name: gpt3-126m-2node", "name: Bad_Name"))
+    proc = pre_commit(consumer, "try-repo", str(hook_repo), "runrepo-check", "--all-files")
+    assert proc.returncode == 1 and "error[run-name]" in proc.stdout
