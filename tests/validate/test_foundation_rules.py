@@ -75,7 +75,7 @@ def test_shared_layer_mistake_is_reported_in_the_overlay(repo, cli):
     }
     for h in hits:
         assert h["file"] == overlay and h["line"] == line_of(repo, overlay, "global_batch_size: 260")
-        assert h["run"] in h["message"]
+        assert h["run"] in h["message"]  # the message names the run it broke
 
 
 def test_cluster_change_checks_every_dependent_run(repo, cli):

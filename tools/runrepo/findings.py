@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from .errors import RunrepoError
 
@@ -18,18 +18,26 @@ class Finding:
     rule: str
     severity: str
     message: str
-    run: str = ""  # the run file this finding was found while checking (may differ from `file`)
+    run: str = ""  # the run file(s) being checked when found, ", "-joined (may differ from `file`)
 
     @classmethod
     def from_error(cls, e: RunrepoError, run: str = "") -> Finding:
         return cls(e.file or run, e.line, e.col, e.rule, ERROR, e.message, run or e.file)
 
+    @property
+    def text(self) -> str:
+        """The message, naming the run(s) when the blamed line is in a shared layer."""
+        runs = [r for r in self.run.split(", ") if r and r != self.file]
+        if not runs:
+            return self.message
+        return f"{self.message} (in {runs[0]})" if len(runs) == 1 else f"{self.message} (in {len(runs)} runs: {', '.join(runs)})"
+
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "message": self.text}
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
-        return f"{where}: {self.severity}[{self.rule}] {self.message}"
+        return f"{where}: {self.severity}[{self.rule}] {self.text}"
 
 
 def exit_code(findings: list[Finding], strict: bool = False) -> int:
@@ -38,9 +46,14 @@ def exit_code(findings: list[Finding], strict: bool = False) -> int:
 
 
 def dedupe(findings) -> list[Finding]:
-    """A shared layer's mistake is found once per dependent run; report it once, in a stable order."""
-    seen: dict = {}
+    """A shared layer's mistake is found once per dependent run; report it once, naming the runs."""
+    merged: dict = {}
     for f in findings:
         key = (f.file, f.line, f.col, f.rule, f.severity, f.message)
-        seen.setdefault(key, f)
-    return sorted(seen.values(), key=lambda f: (f.file, f.line, f.col, f.rule, f.message))
+        if key in merged:
+            runs = merged[key].run.split(", ")
+            if f.run not in runs:
+                merged[key] = replace(merged[key], run=", ".join(sorted(runs + [f.run])))
+        else:
+            merged[key] = f
+    return sorted(merged.values(), key=lambda f: (f.file, f.line, f.col, f.rule, f.message))

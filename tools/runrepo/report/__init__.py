@@ -33,7 +33,7 @@ def github(findings: list[Finding], checked: int) -> str:
         if f.line:
             props += f",line={f.line},col={f.col}"
         props += f",title={_escape(f.rule, True)}"
-        out.append(f"::{'error' if f.severity == ERROR else 'warning'} {props}::{_escape(f.message)}")
+        out.append(f"::{'error' if f.severity == ERROR else 'warning'} {props}::{_escape(f.text)}")
     return (
         "\n".join(out + [text([], checked).strip() if not findings else text(findings, checked).splitlines()[-1]])
         + "\n"

@@ -89,9 +89,7 @@ def run_rules(ctx, only: Iterable[str] | None = None) -> list[Finding]:
             continue
         for h in hits:
             o = ctx.origin(h.path)
-            # a shared layer's line is blamed once per dependent run: say which run it broke
-            msg = h.message if o.file == ctx.run_file else f"{h.message} (in {ctx.run_file})"
-            out.append(Finding(o.file, o.line, o.col, r.id, h.severity or r.severity, msg, ctx.run_file))
+            out.append(Finding(o.file, o.line, o.col, r.id, h.severity or r.severity, h.message, ctx.run_file))
     return out
 
 
