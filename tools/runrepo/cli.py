@@ -28,7 +28,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     return parser, modules
 
 
+PASSTHROUGH = {"emulator": "runrepo.emulator.cli"}  # commands that own their whole argument list
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in PASSTHROUGH:
+        return importlib.import_module(PASSTHROUGH[argv[0]]).main(argv[1:])
     parser, modules = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -1,0 +1,115 @@
+"""In-process helpers: start an emulator on a free port and point mcli at it."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .faults import FaultPlan, FaultRule
+from .server import EmulatorServer, set_run_status
+from .state import StateStore
+
+# Variables that would send mcli elsewhere or change its auth/timeouts if inherited.
+MCLI_ENV_CONFLICTS = ("MCLI_MODE", "MOSAICML_ACCESS_TOKEN_FILE", "MCLI_TIMEOUT", "MOSAICML_MINT_ENDPOINT")
+
+
+def mcli_env(endpoint: str, api_key: str = "test-key", *,
+             config_dir: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """Environment variables that make the real mcli SDK/CLI talk to `endpoint`.
+
+    mcli reads endpoint and key from the environment on each request. Its config file
+    (~/.mosaic/mcli_config, or MCLI_CONFIG_DIR / MCLI_CONFIG_PATH, read at import time)
+    is optional; pass `config_dir` to isolate it. Callers should also drop the names in
+    MCLI_ENV_CONFLICTS from the environment they pass on.
+    """
+    env = {
+        "MOSAICML_API_ENDPOINT": endpoint,
+        "MOSAICML_API_KEY": api_key,
+        "MCLI_DISABLE_UPGRADE_CHECK": "true",
+    }
+    if config_dir is not None:
+        env["MCLI_CONFIG_DIR"] = str(config_dir)
+        env["MCLI_CONFIG_PATH"] = str(Path(config_dir) / "mcli_config")
+    return env
+
+
+class Emulator:
+    """Handle on a running in-process emulator."""
+
+    def __init__(self, server: EmulatorServer, thread: threading.Thread):
+        self.server = server
+        self._thread = thread
+
+    @property
+    def endpoint(self) -> str:
+        return self.server.endpoint
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
+    def state_path(self) -> Path:
+        return self.server.store.path
+
+    def env(self, api_key: str = "test-key", **kwargs: Any) -> dict[str, str]:
+        return mcli_env(self.endpoint, api_key, **kwargs)
+
+    def set_faults(self, *, latency_ms: int = 0, rules: Iterable[FaultRule | dict | str] = (),
+                   seed: int | None = None) -> None:
+        """Replace the fault plan. Rules are FaultRule objects, dicts or CLI strings."""
+        plan = {"latency_ms": latency_ms, "rules": list(rules), "seed": seed}
+        self.server.faults = FaultPlan.from_dict(plan)
+
+    def faults(self) -> dict[str, Any]:
+        return self.server.faults.to_dict()
+
+    def runs(self, include_deleted: bool = True) -> list[dict[str, Any]]:
+        return self.server.store.runs(include_deleted=include_deleted)
+
+    def requests(self, operation: str | None = None) -> list[dict[str, Any]]:
+        with self.server.log_lock:
+            log = list(self.server.request_log)
+        return [e for e in log if operation is None or e["operation"] == operation]
+
+    def set_status(self, name: str, status: str, reason: str | None = None) -> dict[str, Any] | None:
+        return set_run_status(self.server.store, name, status, reason)
+
+    def reset(self) -> None:
+        self.server.store.reset()
+        self.server.faults = FaultPlan()
+        with self.server.log_lock:
+            self.server.request_log.clear()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+
+def start_emulator(state_path: str | os.PathLike[str], *, host: str = "127.0.0.1", port: int = 0,
+                   api_keys: Mapping[str, str] | Iterable[str] | None = None, verbose: bool = False,
+                   **faults: Any) -> Emulator:
+    """Serve in a daemon thread; `faults` are FaultPlan fields (latency_ms, rules, seed)."""
+    store = StateStore(state_path)
+    store.ensure()
+    plan = FaultPlan.from_dict(faults)
+    server = EmulatorServer(host, port, store, plan, api_keys=api_keys, verbose=verbose)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="mapi-emulator", daemon=True)
+    thread.start()
+    return Emulator(server, thread)
+
+
+@contextmanager
+def running_emulator(state_path: str | os.PathLike[str], **kwargs: Any) -> Iterator[Emulator]:
+    """`with running_emulator(tmp / "state.json", latency_ms=50) as emu: ...`"""
+    emulator = start_emulator(state_path, **kwargs)
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
