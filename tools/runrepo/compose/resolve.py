@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import RunrepoError
+from . import interp
 from .engine import Composed
 from .layers import Origin
 
@@ -146,17 +147,22 @@ def _has_interpolation(value) -> bool:
 
 
 def _plain(value, composed: Composed, prefix: tuple):
-    """Resolve `value` with itself as root; OmegaConf is only imported when there is anything to resolve."""
+    """Resolve `value` with itself as root: the fast path first, OmegaConf for everything else."""
     if not _has_interpolation(value):
         return _copy(value)
+    try:
+        return interp.resolve_tree(value, RESOLVERS)
+    except (interp.Unsupported, ValueError, TypeError, ArithmeticError):
+        pass  # OmegaConf resolves it, or words the error
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    try:
-        cfg = OmegaConf.create(value)
-    except OmegaConfBaseException as e:
-        raise _resolve_error(e, composed, prefix) from None
-    return _to_plain(cfg, composed, prefix)
+    with _only_nemo_resolvers():
+        try:
+            cfg = OmegaConf.create(value)
+        except OmegaConfBaseException as e:
+            raise _resolve_error(e, composed, prefix) from None
+        return _to_plain(cfg, composed, prefix)
 
 
 def _copy(value):
@@ -191,17 +197,42 @@ def _derive(top: dict, params: dict, composed: Composed) -> dict:
     return derived
 
 
+# Sections the resolve step and the rules look inside. A section of the wrong shape is one
+# finding here, instead of a cascade of confusing ones from every rule that reads it.
+SECTIONS = {
+    "compute": dict,
+    "parameters": dict,
+    TOOL_KEY: dict,
+    "scheduling": dict,
+    "env_variables": dict,
+    "metadata": dict,
+    "integrations": list,
+}
+REQUIRED_SHAPE = ("compute", "parameters", TOOL_KEY)  # null is no way out for these
+
+
+def _check_sections(top: dict, composed: Composed) -> None:
+    for key, kind in SECTIONS.items():
+        if key not in top or isinstance(top[key], kind) or (top[key] is None and key not in REQUIRED_SHAPE):
+            continue
+        want = "a mapping" if kind is dict else "a list"
+        got = "null" if top[key] is None else type(top[key]).__name__
+        hint = " (the list of {key, value} is mcli's retired form: write NAME: value)" if key == "env_variables" else ""
+        at = composed.origin((key,))
+        raise RunrepoError("section-type", f"`{key}` must be {want}, not {got}{hint}", at.file, at.line, at.col)
+
+
 def resolve(composed: Composed) -> Resolved:
     """Apply the resolve step above to a composition."""
-    with _only_nemo_resolvers() if _has_interpolation(composed.data) else contextlib.nullcontext():
-        data = composed.data
-        top_raw = {k: v for k, v in data.items()}
-        params_raw = top_raw.get("parameters")
-        top = _plain({k: v for k, v in top_raw.items() if k != "parameters"}, composed, ())
-        params = _copy(params_raw) if isinstance(params_raw, dict) else params_raw
-        derived = _derive(top, params, composed) if isinstance(params, dict) or params is None else {}
-        if "parameters" in top_raw:
-            top["parameters"] = _plain(params, composed, ("parameters",)) if isinstance(params, dict) else params
+    data = composed.data
+    top_raw = {k: v for k, v in data.items()}
+    params_raw = top_raw.get("parameters")
+    top = _plain({k: v for k, v in top_raw.items() if k != "parameters"}, composed, ())
+    _check_sections({**top, **({"parameters": params_raw} if "parameters" in top_raw else {})}, composed)
+    params = _copy(params_raw) if isinstance(params_raw, dict) else params_raw
+    derived = _derive(top, params, composed) if isinstance(params, dict) or params is None else {}
+    if "parameters" in top_raw:
+        top["parameters"] = _plain(params, composed, ("parameters",)) if isinstance(params, dict) else params
     tool = top.pop(TOOL_KEY, None)
     run = {k: top[k] for k in ORDER if k in top}
     run.update({k: v for k, v in top.items() if k not in run})
