@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from conftest import ROOT
+from runrepo_testing import ROOT
 
 from omegaconf import OmegaConf
 from runrepo.compose import interp

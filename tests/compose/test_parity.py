@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, bundled_runs
+from runrepo_testing import ROOT, bundled_runs
 from runrepo.compose import render
 from runrepo.compose.engine import compose
 from runrepo.compose.layers import TreeSource

@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 import yaml
-from conftest import ROOT, bundled_runs, run_file, write
+from runrepo_testing import ROOT, bundled_runs, run_file, write
 from omegaconf import OmegaConf
 from runrepo.compose import render
 from runrepo.compose.engine import compose

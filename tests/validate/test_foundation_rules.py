@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import line_of, run_file, write
+from runrepo_testing import line_of, run_file, write
 
 RUN = "runs/experiments/case.yaml"
 

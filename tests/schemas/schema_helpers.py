@@ -1,0 +1,67 @@
+"""Helpers for the schema tests: paths, schema loading, and x-message aware error lists."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+from omegaconf import OmegaConf
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMAS = REPO / "schemas"
+CORPUS = Path(__file__).resolve().parents[2] / "../shared/corpus"
+RELEASES = {"1.11": "v1.11.0.yaml", "1.13": "v1.13.0.yaml", "1.23": "v1.23.0.yaml", "2.0": "v2.0.0.yaml"}
+
+
+def corpus(*parts: str) -> Path:
+    """A path in ../shared/corpus, or skip the test where the corpus is absent (a plain clone)."""
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared corpus not found at {path} (a plain clone has no ../shared)")
+    return path
+
+
+@cache
+def schema(name: str) -> dict:
+    return json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(schema(name))
+
+
+def _x_message(err) -> str | None:
+    if isinstance(err.schema, dict) and err.schema.get("x-message"):
+        return err.schema["x-message"]
+    for sub in sorted(err.context or [], key=lambda e: -len(e.absolute_path)):
+        found = _x_message(sub)
+        if found:
+            return found
+    return None
+
+
+def errors(name: str, instance) -> list[tuple[str, str]]:
+    """(dotted path, message) per error; the x-message of the failing subschema replaces the text."""
+    out = []
+    for err in validator(name).iter_errors(instance):
+        dotted = ".".join(map(str, err.absolute_path))
+        out.append((dotted, _x_message(err) or err.message))
+    return sorted(out)
+
+
+def load_nemo(path: Path) -> dict:
+    """A NeMo config as NeMo sees it: OmegaConf typing (1e-5 is a float), interpolations resolved."""
+    OmegaConf.register_new_resolver("multiply", lambda x, y: x * y, replace=True)
+    OmegaConf.register_new_resolver("sum", lambda *args: sum(args), replace=True)
+    return OmegaConf.to_container(OmegaConf.load(path), resolve=True, throw_on_missing=False)
+
+
+def nemo_default(release: str) -> dict:
+    """NeMo's default config of `release` with the mandatory data_prefix filled in."""
+    cfg = load_nemo(corpus("nemo", "megatron_gpt_config", RELEASES[release]))
+    cfg["model"]["data"]["data_prefix"] = [1.0, "/data/x"]
+    return cfg

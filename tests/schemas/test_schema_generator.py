@@ -1,0 +1,73 @@
+"""The generators are deterministic and the checked-in schemas are their current output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from schema_helpers import CORPUS, REPO, SCHEMAS
+
+sys.path.insert(0, str(REPO))
+from scripts.gen_schemas import pysrc, wheels  # noqa: E402
+
+NEMO_FILES = [f"nemo/v{r}.json" for r in ("1.11", "1.13", "1.23", "2.0")]
+
+
+def generate(module: str, out, *extra: str) -> None:
+    cmd = [sys.executable, "-m", module, "--out", str(out), *extra]
+    subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, text=True, timeout=600)
+
+
+def test_mcli_schemas_are_reproducible(tmp_path):
+    generate("scripts.gen_schemas.mcli", tmp_path / "a")
+    generate("scripts.gen_schemas.mcli", tmp_path / "b")
+    for name in ("mcli-run.json", "run-file.json"):
+        first = (tmp_path / "a" / name).read_bytes()
+        assert first == (tmp_path / "b" / name).read_bytes()
+        assert first == (SCHEMAS / name).read_bytes(), f"{name} is stale: run python -m scripts.gen_schemas.mcli"
+
+
+def test_nemo_schemas_are_reproducible(tmp_path):
+    gone = wheels.missing()
+    if gone:
+        pytest.skip(f"pinned wheels not cached in {wheels.cache_dir()} ({len(gone)} missing; --download)")
+    if not (CORPUS / "nemo" / "megatron_gpt_config").is_dir():
+        pytest.skip(f"shared corpus not found at {CORPUS}")
+    generate("scripts.gen_schemas.nemo", tmp_path / "a", "--corpus", str(CORPUS))
+    generate("scripts.gen_schemas.nemo", tmp_path / "b", "--corpus", str(CORPUS))
+    for name in NEMO_FILES:
+        first = (tmp_path / "a" / name).read_bytes()
+        assert first == (tmp_path / "b" / name).read_bytes(), name
+        assert first == (SCHEMAS / name).read_bytes(), f"{name} is stale: run python -m scripts.gen_schemas.nemo"
+
+
+def test_nemo_generator_refuses_without_wheels(tmp_path):
+    empty = tmp_path / "wheels"
+    empty.mkdir()
+    cmd = [sys.executable, "-m", "scripts.gen_schemas.nemo", "--out", str(tmp_path), "--wheels", str(empty)]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "--download" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "alts,expected",
+    [
+        (None, {}),
+        ([], None),
+        ([{"type": "integer"}, {"type": "null"}], {"type": ["integer", "null"]}),
+        ([{"type": "integer"}, {"type": "number"}], {"type": "number"}),
+        ([{"enum": ["warn"]}, {"type": "boolean"}, {"type": "null"}], {"enum": ["warn", True, False, None]}),
+        (  # an array alternative folds into the type list (`items` only constrains arrays)
+            [{"type": "array", "items": {"type": "integer"}}, {"type": "string"}],
+            {"type": ["string", "array"], "items": {"type": "integer"}},
+        ),
+    ],
+)
+def test_combine(alts, expected):
+    assert pysrc.combine(alts) == expected
+
+
+def test_docstring_args():
+    doc = "Summary.\n\nArgs:\n    a: First line\n        continues.\n\n        Later paragraph.\n    b: Other.\n"
+    assert pysrc.docstring_args(doc) == {"a": "First line continues.", "b": "Other."}
