@@ -76,6 +76,8 @@ def _entry_names(layer: Layer, source: TreeSource) -> list[tuple[str | None, str
             )
         target = option if group is None else f"{group}/{option}"
         name = target[1:] if target.startswith("/") else posixpath.join(base_dir, target)
+        if not name:  # `- /` would otherwise read as `_self_` (name ''), silently
+            raise RunrepoError("defaults-form", f"defaults entry {target!r} names no config", at.file, at.line, at.col)
         out.append((group.lstrip("/") if group else None, name, at))
     if not any(name == "" for _, name, _ in out):
         raise RunrepoError(
@@ -180,8 +182,25 @@ def compose(source: TreeSource, name: str) -> Composed:
     primary = source.layer(name)
     choices: dict = {}
     order = _expand(primary, source, [name], {name}, choices)
-    data: dict = {}
-    prov: dict = {}
-    for layer in order:
+    data, prov = _merged_prefix(source, order[:-1]) if order[-1] is primary else ({}, {})
+    for layer in order[len(order) - 1 if order[-1] is primary else 0 :]:
         merge_into(data, layer.data, layer, prov)
     return Composed(run=primary.file, data=data, prov=prov, layers=[x.file for x in order], choices=choices)
+
+
+def _merged_prefix(source: TreeSource, layers: list[Layer]) -> tuple[dict, dict]:
+    """The shared layers merged once per combination; runs merge their own file on a shallow copy.
+
+    merge_into never mutates what it merges into below the top level (it copies each mapping
+    it changes), so the cached result can be shared by every run with the same layers.
+    """
+    cache = source.__dict__.setdefault("_prefix_cache", {})
+    key = tuple(x.name for x in layers)
+    hit = cache.get(key)
+    if hit is None:
+        data: dict = {}
+        prov: dict = {}
+        for layer in layers:
+            merge_into(data, layer.data, layer, prov)
+        hit = cache[key] = (data, prov)
+    return dict(hit[0]), dict(hit[1])

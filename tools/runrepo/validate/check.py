@@ -21,8 +21,9 @@ NOT_LAYERS = ("policy",)  # files under runs/ that are not Hydra layers
 class RunResult:
     name: str  # config name, e.g. experiments/gpt3-126m-1node
     file: str
-    resolved: Resolved | None
+    resolved: Resolved | None  # None when checked in a worker process (not sent back)
     findings: list[Finding] = field(default_factory=list)
+    layers: list[str] = field(default_factory=list)  # files composed, in merge order
 
 
 def is_run(name: str) -> bool:
@@ -47,16 +48,53 @@ def expand(source: TreeSource, name: str) -> tuple[Resolved | None, list[Finding
 def check_run(source: TreeSource, name: str, policy: dict | None = None) -> RunResult:
     resolved, findings = expand(source, name)
     file = f"{RUNS}/{name}.yaml"
+    layers = [] if resolved is None else resolved.composed.layers
     if resolved is not None:
         findings = run_rules(RunCtx(resolved, policy or {}))
-    return RunResult(name, file, resolved, findings)
+    return RunResult(name, file, resolved, findings, layers)
+
+
+PARALLEL_MIN = 200  # below this, forking costs more than it saves
+_WORK: tuple = ()  # (source, policy) handed to forked workers through memory, not pickling
+
+
+def _work(names: list[str]) -> list[RunResult]:
+    source, policy = _WORK
+    out = []
+    for name in names:
+        res = check_run(source, name, policy)
+        out.append(RunResult(res.name, res.file, None, res.findings, res.layers))
+    return out
+
+
+def check_runs(source: TreeSource, names: list[str], policy: dict | None = None) -> list[RunResult]:
+    """check_run over many runs, on every core when there are enough of them (fork: Linux, macOS)."""
+    import multiprocessing as mp
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if len(names) < PARALLEL_MIN or cores < 2 or "fork" not in mp.get_all_start_methods():
+        return [check_run(source, n, policy) for n in names]
+    global _WORK
+    first = check_run(source, names[0], policy)  # parses the shared layers once, before the fork
+    _WORK = (source, policy)
+    chunks = [names[1 + i :: cores] for i in range(cores)]
+    try:
+        with mp.get_context("fork").Pool(cores) as pool:
+            parts = pool.map(_work, chunks)
+    finally:
+        _WORK = ()
+    done = {r.name: r for part in parts for r in part}
+    done[first.name] = first
+    return [done[n] for n in names]
 
 
 def layer_name(path: str, repo_root: Path) -> str | None:
     """`runs/cluster/r7z2.yaml` (relative to the repository or absolute) -> `cluster/r7z2`."""
     p = Path(path)
-    try:
-        rel = (p if p.is_absolute() else (Path.cwd() / p)).resolve().relative_to(repo_root / RUNS)
+    p = p if p.is_absolute() else Path.cwd() / p
+    try:  # resolve the folder, not the file: a symlinked run file is judged as itself, not its target
+        rel = (p.parent.resolve() / p.name).relative_to(repo_root / RUNS)
     except ValueError:
         rel_posix = PurePosixPath(path)
         if rel_posix.parts[:1] != (RUNS,):
@@ -86,13 +124,11 @@ def check(
     results: dict[str, RunResult] = {}
     if shared:
         files = {f"{RUNS}/{n}.yaml" for n in shared}
-        for name in all_runs:
-            res = check_run(source, name, policy)
-            layers = res.resolved.composed.layers if res.resolved else []
-            if name in wanted or files & set(layers) or any(f.file in files for f in res.findings):
-                results[name] = res
-    for name in sorted(wanted - set(results)):
-        results[name] = check_run(source, name, policy)
+        for res in check_runs(source, all_runs, policy):
+            if res.name in wanted or files & set(res.layers) or any(f.file in files for f in res.findings):
+                results[res.name] = res
+    for res in check_runs(source, sorted(wanted - set(results)), policy):
+        results[res.name] = res
     for res in results.values():
         findings.extend(res.findings)
     return dedupe(findings), [results[n] for n in sorted(results)]
