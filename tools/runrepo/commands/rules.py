@@ -10,13 +10,25 @@ from ..errors import EXIT_USAGE
 def add_parser(sub):
     p = sub.add_parser("rules", help="list the validation rules, or explain one")
     p.add_argument("id", nargs="?", help="a rule id")
+    p.add_argument("--format", choices=("text", "markdown"), default="text")
     return p
+
+
+def markdown_table(rules) -> str:
+    """The README's rule table, generated from the registry (a test keeps the README in step)."""
+    lines = ["| rule | severity | NeMo releases | what it checks |", "|---|---|---|---|"]
+    for r in sorted(rules.values(), key=lambda r: (r.family, r.id)):
+        lines.append(f"| `{r.id}` | {r.severity} | {r.releases} | {r.doc.replace('|', '/')} |")
+    return "\n".join(lines) + "\n"
 
 
 def run(args) -> int:
     from ..rules import all_rules
 
     rules = all_rules()
+    if args.id is None and args.format == "markdown":
+        print(markdown_table(rules), end="")
+        return 0
     if args.id is None:
         width = max(len(r) for r in rules)
         for r in sorted(rules.values(), key=lambda r: (r.family, r.id)):

@@ -22,3 +22,59 @@ def batch_divisible(ctx):
             f"({ctx.where('parameters.model.micro_batch_size')}) x data-parallel size {dp} = {mbs * dp}; "
             f"nearest valid: {max(mbs * dp, gbs // (mbs * dp) * mbs * dp)} or {(gbs // (mbs * dp) + 1) * mbs * dp}",
         )
+
+
+# --- Appended: the rest of NeMo's batch rules (nemo.md's runtime table).
+
+
+@rule(
+    "rampup-batch-size",
+    "rampup_batch_size is [start, increment, samples] with (global_batch_size - start) % increment == 0",
+    since="1.20",  # the key arrives in NeMo 1.20's config
+    example="parameters:\n  model:\n    global_batch_size: 256\n    rampup_batch_size: [32, 48, 1000000]",
+    fix="parameters:\n  model:\n    global_batch_size: 256\n    rampup_batch_size: [32, 32, 1000000]",
+)
+def rampup_batch_size(ctx):
+    ramp = ctx.p("model.rampup_batch_size")
+    path = ("parameters", "model", "rampup_batch_size")
+    if ramp is None:
+        return
+    ints = isinstance(ramp, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in ramp)
+    if not ints or len(ramp) != 3:
+        yield Hit(path, f"rampup_batch_size must be three integers [start, increment, ramp-up samples], got {ramp!r}")
+        return
+    start, inc, samples = ramp
+    gbs, mbs, dp = ctx.int_p("model.global_batch_size"), ctx.int_p("model.micro_batch_size"), ctx.dp
+    if start <= 0 or inc <= 0 or samples < 0:
+        yield Hit(path, f"rampup_batch_size {ramp}: start and increment must be positive, samples non-negative")
+    elif gbs is not None and start > gbs:
+        yield Hit(path, f"rampup_batch_size {ramp}: start {start} is above global_batch_size={gbs} "
+                        f"({ctx.where('parameters.model.global_batch_size')}); the ramp-up only grows")
+    elif gbs is not None and (gbs - start) % inc:
+        yield Hit(
+            path,
+            f"rampup_batch_size {ramp}: global_batch_size={gbs} ({ctx.where('parameters.model.global_batch_size')}) "
+            f"- start {start} = {gbs - start} is not a multiple of the increment {inc}; the ramp-up calculator asserts",
+        )
+    elif mbs and dp and (start % (mbs * dp) or inc % (mbs * dp)):
+        yield Hit(
+            path,
+            f"rampup_batch_size {ramp}: start and increment must be multiples of micro_batch_size={mbs} x DP {dp} "
+            f"= {mbs * dp}, the batch each ramp-up step trains on",
+        )
+
+
+@rule(
+    "accumulate-grad-batches",
+    "trainer.accumulate_grad_batches is 1: NeMo accumulates over microbatches itself",
+    example="parameters:\n  trainer:\n    accumulate_grad_batches: 4",
+    fix="parameters:\n  trainer:\n    accumulate_grad_batches: 1   # raise model.global_batch_size instead",
+)
+def accumulate_grad_batches(ctx):
+    acc = ctx.p("trainer.accumulate_grad_batches", 1)
+    if acc is not None and acc != 1:
+        yield Hit(
+            ("parameters", "trainer", "accumulate_grad_batches"),
+            f"trainer.accumulate_grad_batches={acc!r}: MegatronGPTModel._validate_trainer raises; gradient "
+            "accumulation follows from global_batch_size / (micro_batch_size x DP)",
+        )

@@ -52,3 +52,203 @@ def layers_divisible(ctx):
             f"({ctx.where('parameters.model.pipeline_model_parallel_size')}); NeMo before 2.0 silently "
             f"trains {layers // pp * pp} layers",
         )
+
+
+# --- Pre-flight rules for the rest of NeMo's parallel layout (appended; see nemo.md's runtime table).
+
+
+def _vp(ctx):
+    """Virtual pipeline size in effect: NeMo turns 1 into None, so only 2 or more means interleaving."""
+    vp = ctx.int_p("model.virtual_pipeline_model_parallel_size")
+    return vp if vp is not None and vp > 1 else None
+
+
+def _seq(ctx):
+    return ctx.int_p("model.encoder_seq_length")
+
+
+@rule(
+    "expert-parallel-dp",
+    "the data-parallel size is a multiple of expert_model_parallel_size",
+    since="2.0",  # the first release whose config carries the key (older NeMo ignores it)
+    example="parameters:\n  model:\n    expert_model_parallel_size: 3   # 8 GPUs, DP 8",
+    fix="parameters:\n  model:\n    expert_model_parallel_size: 2",
+)
+def expert_parallel_dp(ctx):
+    ep, dp = ctx.int_p("model.expert_model_parallel_size", 1), ctx.dp
+    if ep and ep > 1 and dp is not None and dp % ep:
+        yield Hit(
+            ("parameters", "model", "expert_model_parallel_size"),
+            f"data-parallel size {dp} (world {ctx.world_size} / TP {ctx.tp} x PP {ctx.pp} x CP {ctx.cp}) is not "
+            f"divisible by expert_model_parallel_size={ep}; Megatron's initialize_model_parallel raises",
+        )
+
+
+@rule(
+    "query-groups-tp",
+    "num_query_groups (grouped-query attention) is a multiple of tensor_model_parallel_size",
+    since="1.23",
+    example="parameters:\n  model:\n    num_query_groups: 2\n    tensor_model_parallel_size: 4",
+    fix="parameters:\n  model:\n    num_query_groups: 4\n    tensor_model_parallel_size: 4",
+)
+def query_groups_tp(ctx):
+    groups, tp = ctx.int_p("model.num_query_groups"), ctx.tp
+    if groups is not None and groups % tp:
+        yield Hit(
+            ("parameters", "model", "num_query_groups"),
+            f"num_query_groups={groups} is not divisible by tensor_model_parallel_size={tp} "
+            f"({ctx.where('parameters.model.tensor_model_parallel_size')}); mcore's TransformerConfig raises",
+        )
+
+
+@rule(
+    "ffn-divisible-tp",
+    "ffn_hidden_size is a multiple of tensor_model_parallel_size",
+    example="parameters:\n  model:\n    ffn_hidden_size: 5441\n    tensor_model_parallel_size: 2",
+    fix="parameters:\n  model:\n    ffn_hidden_size: 5440\n    tensor_model_parallel_size: 2",
+)
+def ffn_divisible_tp(ctx):
+    ffn, tp = ctx.int_p("model.ffn_hidden_size"), ctx.tp
+    if ffn is not None and ffn % tp:
+        yield Hit(
+            ("parameters", "model", "ffn_hidden_size"),
+            f"ffn_hidden_size={ffn} is not divisible by tensor_model_parallel_size={tp} "
+            f"({ctx.where('parameters.model.tensor_model_parallel_size')}); the MLP cannot be split evenly",
+        )
+
+
+@rule(
+    "vp-layers",
+    "with interleaving, layers per pipeline stage are a multiple of virtual_pipeline_model_parallel_size",
+    since="1.13",
+    example="parameters:\n  model:\n    num_layers: 24\n    pipeline_model_parallel_size: 4\n"
+    "    virtual_pipeline_model_parallel_size: 4",
+    fix="parameters:\n  model:\n    num_layers: 24\n    pipeline_model_parallel_size: 4\n"
+    "    virtual_pipeline_model_parallel_size: 3",
+)
+def vp_layers(ctx):
+    vp, layers, pp = _vp(ctx), ctx.int_p("model.num_layers"), ctx.pp
+    if vp and layers is not None and (layers // pp) % vp:
+        yield Hit(
+            ("parameters", "model", "virtual_pipeline_model_parallel_size"),
+            f"num_layers={layers} ({ctx.where('parameters.model.num_layers')}) / pipeline_model_parallel_size="
+            f"{pp} = {layers // pp} layers per stage, not divisible by virtual_pipeline_model_parallel_size={vp}",
+        )
+
+
+@rule(
+    "vp-pipeline-size",
+    "interleaving (virtual pipeline >= 2) needs pipeline_model_parallel_size > 2",
+    # parallel_state refuses PP <= 2 with interleaving up to Megatron-core 0.7 (NeMo 2.0's 24.05 image);
+    # Megatron-LM 152c562 (mid 2024, Megatron-LM #750) relaxed it, first shipped after NeMo 2.0.
+    since="1.13",
+    before="2.1",
+    example="parameters:\n  model:\n    pipeline_model_parallel_size: 2\n    virtual_pipeline_model_parallel_size: 2",
+    fix="parameters:\n  model:\n    pipeline_model_parallel_size: 2\n    virtual_pipeline_model_parallel_size: null",
+)
+def vp_pipeline_size(ctx):
+    vp, pp = _vp(ctx), ctx.pp
+    if vp and pp <= 2:
+        yield Hit(
+            ("parameters", "model", "virtual_pipeline_model_parallel_size"),
+            f"virtual_pipeline_model_parallel_size={vp} with pipeline_model_parallel_size={pp} "
+            f"({ctx.where('parameters.model.pipeline_model_parallel_size')}): Megatron raises \"pipeline-model-"
+            "parallel size should be greater than 2 with interleaved schedule\"; use PP > 2 or no interleaving",
+        )
+
+
+@rule(
+    "vp-needs-o2",
+    "interleaving (virtual pipeline >= 2) needs megatron_amp_O2: true",
+    since="1.13",
+    example="parameters:\n  model:\n    megatron_amp_O2: false\n    virtual_pipeline_model_parallel_size: 2",
+    fix="parameters:\n  model:\n    megatron_amp_O2: true\n    virtual_pipeline_model_parallel_size: 2",
+)
+def vp_needs_o2(ctx):
+    vp = _vp(ctx)
+    if vp and not ctx.p("model.megatron_amp_O2", False):
+        yield Hit(
+            ("parameters", "model", "virtual_pipeline_model_parallel_size"),
+            f"virtual_pipeline_model_parallel_size={vp} but megatron_amp_O2 is "
+            f"{ctx.p('model.megatron_amp_O2', False)!r} ({ctx.where('parameters.model.megatron_amp_O2')}): "
+            "MegatronGPTModel raises \"Virtual pipeline model parallel is only supported when using megatron_amp_O2\"",
+        )
+
+
+@rule(
+    "interleaved-microbatches",
+    "with interleaving, the number of microbatches is a multiple of pipeline_model_parallel_size",
+    since="1.13",
+    example="parameters:\n  model:\n    pipeline_model_parallel_size: 4\n    virtual_pipeline_model_parallel_size: 3\n"
+    "    micro_batch_size: 1\n    global_batch_size: 6   # 8 GPUs: DP 2, 3 microbatches",
+    fix="parameters:\n  model:\n    pipeline_model_parallel_size: 4\n    virtual_pipeline_model_parallel_size: 3\n"
+    "    micro_batch_size: 1\n    global_batch_size: 8",
+)
+def interleaved_microbatches(ctx):
+    vp, pp, dp = _vp(ctx), ctx.pp, ctx.dp
+    gbs, mbs = ctx.int_p("model.global_batch_size"), ctx.int_p("model.micro_batch_size")
+    if not vp or pp < 2 or dp is None or not gbs or not mbs or gbs % (mbs * dp):
+        return  # batch-divisible reports an uneven split
+    n = gbs // (mbs * dp)
+    if n % pp:
+        yield Hit(
+            ("parameters", "model", "global_batch_size"),
+            f"global_batch_size={gbs} / (micro_batch_size={mbs} ({ctx.where('parameters.model.micro_batch_size')}) "
+            f"x DP {dp}) = {n} microbatches, not divisible by pipeline_model_parallel_size={pp} "
+            f"({ctx.where('parameters.model.pipeline_model_parallel_size')}); the interleaved schedule raises at "
+            f"the first step (use a multiple of {mbs * dp * pp})",
+        )
+
+
+@rule(
+    "sequence-parallel-tp",
+    "sequence_parallel needs tensor_model_parallel_size > 1 (NeMo silently turns it off)",
+    severity="warning",
+    example="parameters:\n  model:\n    sequence_parallel: true\n    tensor_model_parallel_size: 1",
+    fix="parameters:\n  model:\n    sequence_parallel: false\n    tensor_model_parallel_size: 1",
+)
+def sequence_parallel_tp(ctx):
+    if ctx.p("model.sequence_parallel") is True and ctx.tp == 1:
+        yield Hit(
+            ("parameters", "model", "sequence_parallel"),
+            f"sequence_parallel is true but tensor_model_parallel_size=1 "
+            f"({ctx.where('parameters.model.tensor_model_parallel_size')}): NeMo sets it to false and trains "
+            "without it (its memory savings do not happen)",
+        )
+
+
+@rule(
+    "seq-divisible-tp",
+    "with sequence parallelism, the sequence length is a multiple of tensor_model_parallel_size",
+    example="parameters:\n  model:\n    encoder_seq_length: 2050\n    sequence_parallel: true\n"
+    "    tensor_model_parallel_size: 4",
+    fix="parameters:\n  model:\n    encoder_seq_length: 2048\n    sequence_parallel: true\n"
+    "    tensor_model_parallel_size: 4",
+)
+def seq_divisible_tp(ctx):
+    seq, tp = _seq(ctx), ctx.tp
+    if ctx.p("model.sequence_parallel") is True and tp > 1 and seq is not None and seq % tp:
+        yield Hit(
+            ("parameters", "model", "encoder_seq_length"),
+            f"encoder_seq_length={seq} is not divisible by tensor_model_parallel_size={tp} "
+            f"({ctx.where('parameters.model.tensor_model_parallel_size')}) with sequence_parallel "
+            f"({ctx.where('parameters.model.sequence_parallel')}): the sequence split asserts at the first forward",
+        )
+
+
+@rule(
+    "seq-divisible-cp",
+    "with context parallelism, the sequence length is a multiple of 2 x context_parallel_size",
+    since="1.23",
+    example="parameters:\n  model:\n    encoder_seq_length: 2047\n    context_parallel_size: 2",
+    fix="parameters:\n  model:\n    encoder_seq_length: 2048\n    context_parallel_size: 2",
+)
+def seq_divisible_cp(ctx):
+    seq, cp = _seq(ctx), ctx.cp
+    if cp > 1 and seq is not None and seq % (2 * cp):
+        yield Hit(
+            ("parameters", "model", "encoder_seq_length"),
+            f"encoder_seq_length={seq} is not divisible by 2 x context_parallel_size={cp} "
+            f"({ctx.where('parameters.model.context_parallel_size')}) = {2 * cp}: NeMo splits each sequence into "
+            f"{2 * cp} chunks for load balance and fails reshaping the batch",
+        )

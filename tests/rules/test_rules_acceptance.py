@@ -1,0 +1,168 @@
+"""Real-world acceptance: NVIDIA's seven GPT-3 launcher presets and NeMo's four default configs pass every
+rule as the complete `parameters` of a run of their size; broken copies, one per rule, are caught."""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+
+import pytest
+import yaml
+from rulekit import composed, corpus, errors, hits
+from runrepo.compose.gate import parse_yaml
+from runrepo.compose.layers import TreeSource
+from runrepo.estimate import estimate_run, max_time_seconds
+from runrepo.validate.check import expand
+
+PRESETS = ("126m", "400m_improved", "1b_improved", "5b", "20b", "40b", "175b")
+DEFAULTS = {"1.11": "22.09", "1.13": "22.11", "1.23": "23.10", "2.0": "24.05"}
+SCRIPT = {"1.11": "/workspace/nemo", "1.13": "/workspace/nemo", "1.23": "/opt/NeMo", "2.0": "/opt/NeMo"}
+DATA = [1.0, "/mnt/data/pile/pile_00_text_document"]
+
+
+def load_preset(name: str) -> tuple[dict, int]:
+    path = corpus("nemo-launcher", "gpt3", f"{name}.yaml")
+    text = path.read_text()
+    nodes, devices = map(int, re.search(r"Runs on (\d+) x (\d+) GPUs", text).groups())
+    assert devices == 8
+    return parse_yaml(text, str(path))[0], nodes
+
+
+def load_default(release: str) -> dict:
+    path = corpus("nemo", "megatron_gpt_config", f"v{release}.0.yaml")
+    params = parse_yaml(path.read_text(), str(path))[0]
+    params.pop("defaults", None)  # NeMo's own Hydra defaults list; runs/nemo/ layers drop it too
+    params["model"]["data"]["data_prefix"] = list(DATA)
+    return params
+
+
+def write_run(repo, name: str, params: dict, *, release="2.0", nodes=1, cluster="r7z2", **top) -> str:
+    hours = (max_time_seconds(params["trainer"].get("max_time")) or 0) / 3600
+    run = {
+        "defaults": ["/base", {"/cluster": cluster}, {"/node": "single_node" if nodes == 1 else "multi_node"},
+                     "_self_"],
+        "name": name,
+        "image": f"nvcr.io/nvidia/nemo:{DEFAULTS[release]}",
+        "runrepo": {"nemo_release": release,
+                    "pretraining_script": f"{SCRIPT[release]}/examples/nlp/language_modeling/megatron_gpt_pretraining.py"},
+        "compute": {"nodes": nodes},
+        "scheduling": {"max_duration": max(24, math.ceil(hours) + 1)},
+        "parameters": params,
+    }
+    for dotted, value in top.items():
+        node = run
+        *keys, last = dotted.split("__")
+        for k in keys:
+            node = node.setdefault(k, {})
+        node[last] = value
+    return repo.write(f"runs/experiments/{name}.yaml", "# @package _global_\n" + yaml.safe_dump(run, sort_keys=False))
+
+
+def big_policy(repo):
+    """The launcher's 175b runs on 1,024 GPUs for 26 days: an acceptance policy that admits it."""
+    repo.policy(max_gpus_per_run=1024, max_gpu_hours_per_run=10_000_000, max_gpu_hours_per_pr=10_000_000,
+                max_duration_hours=1000)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_launcher_preset_passes_every_rule_and_fits(repo, name):
+    big_policy(repo)
+    params, nodes = load_preset(name)
+    rel = write_run(repo, f"preset-{name.replace('_', '-')}", params, nodes=nodes)
+    assert errors(composed(repo.check(rel))) == []
+    resolved, _ = expand(TreeSource(repo.root), rel[len("runs/"):-len(".yaml")])
+    est = estimate_run(resolved.run, resolved.tool)
+    assert est["fits"] is True and est["memory"]["fraction"] < 1.0, est["summary"]
+    assert est["layout"]["world_size"] == nodes * 8
+
+
+@pytest.mark.parametrize("release", sorted(DEFAULTS))
+def test_nemo_default_config_passes_under_its_release(repo, release):
+    rel = write_run(repo, f"nemo-default-{release.replace('.', '-')}", load_default(release), release=release,
+                    cluster="one_gpu")
+    findings = composed(repo.check(rel))
+    assert errors(findings) == []
+    # NeMo's defaults leave the tokenizer files null: a warning, since NeMo downloads them
+    assert {f.severity for f in hits(findings, "tokenizer-files")} == {"warning"}
+
+
+def _set(params: dict, dotted: str, value) -> None:
+    *keys, last = dotted.split(".")
+    node = params
+    for k in keys:
+        node = node[k]
+    if value is _DROP:
+        node.pop(last)
+    else:
+        node[last] = value
+
+
+_DROP = object()
+# rule id, preset, {dotted parameter path: value}, {run-level key (a__b for a.b): value}
+BROKEN = [
+    ("expert-parallel-dp", "126m", {"model.expert_model_parallel_size": 3}, {}),
+    ("query-groups-tp", "20b", {"model.num_query_groups": 3}, {}),
+    ("ffn-divisible-tp", "20b", {"model.ffn_hidden_size": 24575}, {}),
+    ("vp-layers", "175b", {"model.virtual_pipeline_model_parallel_size": 5}, {}),
+    ("vp-pipeline-size", "175b", {"model.pipeline_model_parallel_size": 2}, {}),
+    ("vp-needs-o2", "175b", {"model.megatron_amp_O2": False}, {}),
+    ("interleaved-microbatches", "175b", {"model.global_batch_size": 2080}, {}),
+    ("sequence-parallel-tp", "5b", {"model.sequence_parallel": True}, {}),
+    ("seq-divisible-tp", "20b", {"model.encoder_seq_length": 2049}, {}),
+    ("seq-divisible-cp", "126m", {"model.context_parallel_size": 2, "model.encoder_seq_length": 2046}, {}),
+    ("rampup-batch-size", "126m", {"model.rampup_batch_size": [32, 48, 1000]}, {}),
+    ("accumulate-grad-batches", "126m", {"trainer.accumulate_grad_batches": 2}, {}),
+    ("hidden-divisible-heads", "126m", {"model.hidden_size": 760}, {}),
+    ("recompute-config", "5b", {"model.activations_checkpoint_granularity": "selective",
+                                "model.activations_checkpoint_num_layers": 1}, {}),
+    ("ub-overlap-sp", "5b", {"model.ub_tp_comm_overlap": True}, {}),
+    ("grad-accum-fusion", "126m", {"model.megatron_amp_O2": False}, {}),
+    ("fp16-o2", "126m", {"trainer.precision": 16, "model.optim.name": "fused_adam"}, {}),
+    ("fsdp-fp8", "126m", {"model.fsdp": True, "model.fp8": True}, {}),
+    ("seed-positive", "126m", {"model.seed": -1}, {}),
+    ("position-embeddings", "126m", {"model.max_position_embeddings": 1024}, {}),
+    ("limit-val-batches", "126m", {"trainer.limit_val_batches": 2.0}, {}),
+    ("max-time-format", "40b", {"trainer.max_time": 1335600}, {}),  # `max_time: 6:11:00:00` unquoted
+    ("max-time-duration", "175b", {}, {"scheduling__max_duration": 600}),
+    ("resume-checkpoint", "126m", {}, {"scheduling__preemptible": True}),
+    ("multi-node-launcher", "126m", {}, {"integrations": [{"integration_type": "pip_packages",
+                                                           "packages": ["wandb"]}]}),
+    ("data-prefix", "175b", {"model.data.data_prefix": ["/data/my-gpt3_00_text_document", 0.5]}, {}),
+    ("splits-string", "126m", {"model.data.splits_string": "99990,10,0"}, {}),
+    ("tokenizer-files", "126m", {"model.tokenizer.merge_file": None}, {}),
+    ("data-seq-length", "126m", {"model.data.seq_length": 1024}, {}),
+    ("memory-capacity", "5b", {"model.micro_batch_size": 8}, {}),
+]
+
+
+@pytest.mark.parametrize("rule_id,preset,changes,top", BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_preset_is_caught(repo, rule_id, preset, changes, top):
+    big_policy(repo)
+    params, nodes = load_preset(preset)
+    params = copy.deepcopy(params)
+    for dotted, value in changes.items():
+        _set(params, dotted, value)
+    rel = write_run(repo, "broken", params, nodes=nodes, **top)
+    assert hits(composed(repo.check(rel)), rule_id), rule_id
+
+
+def test_broken_copies_cover_every_rule():
+    from test_rules_examples import MINE
+
+    assert sorted({b[0] for b in BROKEN}) == MINE
+
+
+@pytest.mark.parametrize("rule_id,release,changes", [
+    ("vp-needs-o2", "1.13", {"model.virtual_pipeline_model_parallel_size": 2,
+                             "model.pipeline_model_parallel_size": 1}),
+    ("fp16-o2", "1.23", {"model.megatron_amp_O2": True}),
+    ("data-prefix", "1.11", {"model.data.data_prefix": {"train": list(DATA), "validation": list(DATA), "test": list(DATA)}}),
+    ("recompute-config", "1.11", {"model.activations_checkpoint_granularity": "full"}),
+])
+def test_broken_default_is_caught(repo, rule_id, release, changes):
+    params = load_default(release)
+    for dotted, value in changes.items():
+        _set(params, dotted, value)
+    rel = write_run(repo, "broken-default", params, release=release, cluster="one_gpu")
+    assert hits(composed(repo.check(rel)), rule_id), rule_id

@@ -1,0 +1,58 @@
+"""Size, memory and cost estimates of a NeMo GPT run: pure functions over plain dicts.
+
+`estimate_run(run, tool)` takes an expanded mcli run (its `parameters` the NeMo config) and
+the tool section of its layers (`gpus_per_node`, `gpu_memory_mib`), and returns the parallel
+layout, parameter count, per-GPU memory with every assumption stated, and the run's budget.
+"""
+
+from __future__ import annotations
+
+from ..releases import release_of
+from .budget import budget, max_time_seconds
+from .memory import CUDA_RESERVE_MIB, WARN_FRACTION, GiB, MiB, memory
+from .shape import as_int, param_count, spec_from_nemo
+
+__all__ = ["CUDA_RESERVE_MIB", "GiB", "MiB", "WARN_FRACTION", "budget", "estimate_run", "max_time_seconds",
+           "memory", "param_count", "spec_from_nemo"]
+
+
+def _world(params: dict) -> int | None:
+    trainer = params.get("trainer") if isinstance(params.get("trainer"), dict) else {}
+    d, n = as_int(trainer.get("devices")), as_int(trainer.get("num_nodes"))
+    return d * n if d and n else None
+
+
+def estimate_run(resolved_run: dict, tool: dict, reserve_mib: float | None = None) -> dict:
+    """Everything `runrepo explain` prints, as data; {"error": ...} when the config has no model shape."""
+    params = resolved_run.get("parameters")
+    if not isinstance(params, dict):
+        return {"error": "the run has no NeMo parameters"}
+    world = _world(params)
+    spec = spec_from_nemo(params, world)
+    if spec["missing"]:
+        return {"error": "model." + ", model.".join(spec["missing"]) + " missing or not a positive integer"}
+    gpu_mib = (tool or {}).get("gpu_memory_mib")
+    gpu_mib = gpu_mib if isinstance(gpu_mib, (int, float)) and not isinstance(gpu_mib, bool) else None
+    ok = isinstance(reserve_mib, (int, float)) and not isinstance(reserve_mib, bool)
+    mem = memory(spec, gpu_mib, reserve_mib if ok else CUDA_RESERVE_MIB)
+    counts = param_count(spec)
+    compute = resolved_run.get("compute") if isinstance(resolved_run.get("compute"), dict) else {}
+    peak = mem["per_gpu_bytes"] / GiB
+    if gpu_mib:
+        verdict = "fits" if mem["fits"] else "OUT OF MEMORY"
+        summary = f"{peak:.1f} of {mem['usable_bytes'] / GiB:.1f} GiB ({mem['fraction']:.0%}), {verdict}"
+    else:
+        summary = f"{peak:.1f} GiB per GPU (GPU memory unknown)"
+    return {
+        "release": release_of(resolved_run.get("image")),
+        "layout": {k: spec[k] for k in ("tp", "pp", "vp", "cp", "dp", "sequence_parallel")}
+        | {"world_size": world, "gpu_type": compute.get("gpu_type"),
+           "gpu_memory_mib": gpu_mib, "num_microbatches": spec["num_microbatches"],
+           "micro_batch_size": spec["micro_batch"], "global_batch_size": spec["global_batch"]},
+        "params": counts,
+        "memory": mem,
+        "budget": budget(spec, resolved_run, world),
+        "summary": summary,
+        "peak_gib": round(peak, 2),
+        "fits": mem.get("fits"),
+    }

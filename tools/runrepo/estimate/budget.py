@@ -1,0 +1,70 @@
+"""Tokens, steps, FLOPs and GPU-hours of a run: what it asks for and what the platform allows."""
+
+from __future__ import annotations
+
+import re
+
+from .shape import as_float, as_int, layer_params
+
+# Dense bf16 tensor-core peak per GPU (NVIDIA datasheets, SXM parts), by mcli gpu_type prefix.
+PEAK_TFLOPS = {"a100": 312.0, "h100": 989.0, "h200": 989.0}
+ASSUMED_MFU = 0.40  # a typical model-FLOPs utilisation of tuned Megatron GPT training
+_DHMS = re.compile(r"^\s*(\d+):(\d+):(\d+):(\d+)\s*$")
+_TIMEDELTA_KEYS = ("weeks", "days", "hours", "minutes", "seconds", "milliseconds", "microseconds")
+_SECONDS = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1,
+            "milliseconds": 1e-3, "microseconds": 1e-6}
+
+
+def max_time_seconds(value) -> float | None:
+    """Lightning's trainer.max_time: a "DD:HH:MM:SS" string or a timedelta mapping; None if neither."""
+    if isinstance(value, str):
+        m = _DHMS.match(value)
+        if not m:
+            return None
+        d, h, mi, s = (int(x) for x in m.groups())
+        return d * 86400 + h * 3600 + mi * 60 + s
+    if isinstance(value, dict) and value and all(k in _TIMEDELTA_KEYS for k in value):
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()):
+            return None
+        return float(sum(_SECONDS[k] * v for k, v in value.items()))
+    return None
+
+
+def flops_per_step(spec: dict) -> float:
+    """Model FLOPs of one optimizer step: 6 x (parameters used in matmuls) per token, plus attention."""
+    L, s, h = spec["layers"], spec["seq"], spec["hidden"]
+    tokens = spec["global_batch"] * s
+    matmul_params = L * layer_params(spec) + spec["vocab"] * h  # the output projection, tied or not
+    attention = 12 * L * spec["heads"] * spec["kv_channels"] * s  # QK^T and PV, forward and backward
+    return tokens * (6 * matmul_params + attention)
+
+
+def budget(spec: dict, run: dict, world_size: int | None) -> dict:
+    params = run.get("parameters") if isinstance(run.get("parameters"), dict) else {}
+    trainer = params.get("trainer") if isinstance(params.get("trainer"), dict) else {}
+    sched = run.get("scheduling") if isinstance(run.get("scheduling"), dict) else {}
+    compute = run.get("compute") if isinstance(run.get("compute"), dict) else {}
+    tokens = spec["global_batch"] * spec["seq"]
+    steps = as_int(trainer.get("max_steps"))
+    steps = steps if steps and steps > 0 else None
+    hours = as_float(sched.get("max_duration"), 0.0) or None
+    max_time = max_time_seconds(trainer.get("max_time"))
+    out = {
+        "tokens_per_step": tokens,
+        "max_steps": steps,
+        "tokens_total": tokens * steps if steps else None,
+        "gpus": world_size,
+        "max_duration_hours": hours,
+        "gpu_hours_budget": world_size * hours if world_size and hours else None,
+        "max_time_hours": max_time / 3600 if max_time is not None else None,
+        "flops_per_step": flops_per_step(spec),
+        "assumptions": [],
+    }
+    gpu_type = str(compute.get("gpu_type") or "")
+    peak = next((v for k, v in PEAK_TFLOPS.items() if gpu_type.startswith(k)), None)
+    if peak and steps and world_size:
+        seconds = steps * out["flops_per_step"] / (world_size * peak * 1e12 * ASSUMED_MFU)
+        out["hours_to_max_steps"] = seconds / 3600
+        out["gpu_hours_to_max_steps"] = seconds / 3600 * world_size
+        out["assumptions"].append(f"{ASSUMED_MFU:.0%} MFU of {peak:g} TFLOP/s dense bf16 per {gpu_type}")
+    return out
