@@ -1,0 +1,59 @@
+"""Temporary git repositories with real commits: a copy of runs/ on main, then a branch."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from runrepo_testing import ROOT
+
+ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, **ENV}
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True, env=env).stdout
+
+
+def main_repo(path: Path) -> Path:
+    """runs/ of this project committed on `main`, and a `pr` branch checked out on top of it."""
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "runs", path / "runs", ignore=shutil.ignore_patterns("*.pyc", "__pycache__"))
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-qm", "runs on main")
+    git(path, "checkout", "-qb", "pr")
+    return path
+
+
+def commit(repo: Path, message: str) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def edit(repo: Path, rel: str, old: str, new: str) -> None:
+    p = repo / rel
+    text = p.read_text()
+    assert old in text, f"{old!r} not in {rel}"
+    p.write_text(text.replace(old, new, 1))
+
+
+def table(md: str) -> dict[str, dict]:
+    """The plan's summary table: first cell (the run) -> {column: cell}; columns may come and go."""
+    lines = [x for x in md.splitlines() if x.startswith("|")]
+    head = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = {}
+    for line in lines[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0]] = dict(zip(head, cells, strict=False))
+    return rows

@@ -1,0 +1,140 @@
+"""A small stand-in for the GitHub Actions runner: runs the `run:` steps of one job in bash.
+
+Steps are taken from the workflow file, never copied into tests. What needs GitHub or the
+network is skipped with a stated reason: `uses:` actions (checkout, setup-python, github-script)
+and package installs (the test's environment already has runrepo installed). Expressions are
+evaluated only in the forms this repository's workflows use: a dotted context path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+NETWORK = re.compile(r"\b(pip|pip3|npm|apt-get|apt)\s+(install|ci)\b")
+
+
+@dataclass
+class StepResult:
+    name: str
+    skipped: str = ""  # the reason, when not run
+    code: int = 0
+    stdout: str = ""
+    stderr: str = ""
+    outputs: dict = field(default_factory=dict)
+
+
+@dataclass
+class JobResult:
+    steps: list[StepResult]
+    summary: str
+    outputs: dict
+    failed: bool
+
+
+def lookup(expr: str, ctx: dict):
+    """`github.event.pull_request.number` -> its value; anything else is a test failure, not a guess."""
+    if not re.fullmatch(r"[A-Za-z_][\w-]*(\.[\w-]+)*", expr):
+        raise AssertionError(f"expression not supported by the stand-in runner: {expr!r}")
+    node = ctx
+    for part in expr.split("."):
+        node = node.get(part, "") if isinstance(node, dict) else ""
+    return node
+
+
+def substitute(value, ctx: dict) -> str:
+    def one(m):
+        v = lookup(m.group(1), ctx)
+        return json.dumps(v) if isinstance(v, (dict, list)) else str(v)
+
+    return EXPR.sub(one, str(value))
+
+
+def parse_outputs(text: str) -> dict:
+    """GITHUB_OUTPUT: `name=value` lines and `name<<DELIM` ... `DELIM` blocks."""
+    out, lines, i = {}, text.split("\n"), 0
+    while i < len(lines):
+        line = lines[i]
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delim = line.split("<<", 1)
+            end = lines.index(delim, i + 1)
+            out[name] = "\n".join(lines[i + 1 : end])
+            i = end + 1
+            continue
+        if "=" in line:
+            name, value = line.split("=", 1)
+            out[name] = value
+        i += 1
+    return out
+
+
+def run_job(workflow: dict, job_id: str, workspace: Path, event: dict, github: dict, tmp: Path) -> JobResult:
+    job = workflow["jobs"][job_id]
+    shell = ((workflow.get("defaults") or {}).get("run") or {}).get("shell", "bash")
+    assert shell == "bash", "the stand-in runs bash only"
+    event_path = tmp / "event.json"
+    event_path.write_text(json.dumps(event))
+    ctx = {"github": {**github, "event": event}, "steps": {}, "needs": {}, "env": {}}
+    base_env = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # the venv's runrepo
+        "HOME": str(tmp),
+        "LANG": "C.UTF-8",
+        "CI": "true",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": github["event_name"],
+        "GITHUB_EVENT_PATH": str(event_path),
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_REPOSITORY": github["repository"],
+        "GITHUB_BASE_REF": github["base_ref"],
+        "GITHUB_HEAD_REF": github["head_ref"],
+        "GITHUB_REF": github["ref"],
+        "GITHUB_SHA": github["sha"],
+        "RUNNER_TEMP": str(tmp),
+    }
+    base_env.update({k: substitute(v, ctx) for k, v in (workflow.get("env") or {}).items()})
+    base_env.update({k: substitute(v, ctx) for k, v in (job.get("env") or {}).items()})
+    results, summary, failed = [], [], False
+    for n, step in enumerate(job["steps"]):
+        name = step.get("name") or step.get("uses") or f"step {n}"
+        if "uses" in step:
+            results.append(StepResult(name, skipped=f"action {step['uses'].split('@')[0]} needs the GitHub runner"))
+            continue
+        if "if" in step:
+            results.append(StepResult(name, skipped=f"condition {step['if']!r} is not evaluated by the stand-in"))
+            continue
+        if failed:
+            results.append(StepResult(name, skipped="an earlier step failed"))
+            continue
+        if NETWORK.search(step["run"]):
+            results.append(StepResult(name, skipped="installs packages from the network; the test venv has them"))
+            continue
+        files = {k: tmp / f"{k.lower()}-{n}" for k in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV")}
+        for f in files.values():
+            f.write_text("")
+        env = {**base_env, **{k: str(v) for k, v in files.items()}}
+        env.update({k: substitute(v, ctx) for k, v in (step.get("env") or {}).items()})
+        script = tmp / f"step-{n}.sh"
+        script.write_text(step["run"])
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        outputs = parse_outputs(files["GITHUB_OUTPUT"].read_text())
+        summary.append(files["GITHUB_STEP_SUMMARY"].read_text())
+        base_env.update(parse_outputs(files["GITHUB_ENV"].read_text()))
+        if step.get("id"):
+            ctx["steps"][step["id"]] = {"outputs": outputs, "outcome": "success" if proc.returncode == 0 else "failure"}
+        results.append(StepResult(name, "", proc.returncode, proc.stdout, proc.stderr, outputs))
+        failed = failed or proc.returncode != 0
+    job_outputs = {k: substitute(v, ctx) for k, v in (job.get("outputs") or {}).items()}
+    return JobResult(results, "".join(summary), job_outputs, failed)

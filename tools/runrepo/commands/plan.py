@@ -1,0 +1,43 @@
+"""`runrepo plan --base REV [--head REV]`: what merging the range will submit, with diffs and GPU-hours."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import EXIT_USAGE
+from . import common
+
+
+def add_parser(sub):
+    p = sub.add_parser("plan", help="show what merging a git range will submit (diffs, GPUs, GPU-hours, findings)")
+    p.add_argument("--base", required=True, help="base revision, e.g. origin/main (compared at the merge base)")
+    p.add_argument("--head", default="HEAD", help="head revision (default HEAD); read from git, not the working tree")
+    p.add_argument("--format", choices=("markdown", "json", "text"), default="text")
+    p.add_argument("--output", "-o", help="write here instead of standard output")
+    common.add_repo_arg(p)
+    return p
+
+
+def run(args) -> int:
+    from ..plan.markdown import FORMATS
+    from ..plan.plan import plan
+
+    repo = Path(args.repo)
+    if not (repo / ".git").exists() and not (repo / "runs").is_dir():
+        print(f"{args.repo}: error[usage] not a repository with runs/ (use --repo)", file=sys.stderr)
+        return EXIT_USAGE
+    result = plan(repo, args.base, args.head)
+    out = FORMATS[args.format](result)
+    if args.output and args.output != "-":
+        try:
+            Path(args.output).write_text(out, encoding="utf-8")
+        except OSError as e:
+            print(f"{args.output}: error[usage] cannot write: {e.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        sys.stdout.write(out)
+    if result.exit_code:
+        n = len(result.blocked)
+        print(f"runrepo plan: {n} run(s) to submit have errors", file=sys.stderr)
+    return result.exit_code
