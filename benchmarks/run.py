@@ -24,7 +24,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -85,10 +84,10 @@ print(json.dumps({"seconds": elapsed, "mismatch": ours_bad}))
 def check_jsonschema_time(repo: Path, work: Path, repeat: int) -> float:
     """check-jsonschema over the expanded runs (mcli schema) and their parameters (NeMo schemas)."""
     sys.path.insert(0, str(ROOT / "tools"))
+    from runrepo.compose.layers import TreeSource
     from runrepo.compose.render import with_metadata
     from runrepo.releases import release_of
     from runrepo.validate.check import expand, run_names
-    from runrepo.compose.layers import TreeSource
 
     src = TreeSource(repo)
     runs_dir, by_release = work / "expanded", {}
@@ -192,5 +191,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    yaml  # imported for synth's environment check
     sys.exit(main())

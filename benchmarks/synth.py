@@ -15,9 +15,10 @@ MODELS = {
     "gpt3_400m_improved": [1, 2, 4],
     "gpt3_1b_improved": [1, 2, 4, 8],
     "gpt3_5b": [2, 4, 8, 16],
-    "gpt3_20b": [8, 16, 32],
-    "gpt3_40b": [16, 32],
+    "gpt3_20b": [8, 16],
+    "gpt3_40b": [16],
 }
+BIG = ("gpt3_5b", "gpt3_20b", "gpt3_40b")  # as NVIDIA runs them: selective recompute, one sequence per micro-batch
 CLUSTERS = ["r7z2", "r9z1"]
 NEMO = ["v1_23", "v2_0"]
 
@@ -42,6 +43,7 @@ def run_text(i: int, rng: random.Random) -> str:
         "  trainer:",
         f"    max_steps: {rng.choice([1000, 5000, 20000])}",
         "  model:",
+        *(["    micro_batch_size: 1", "    activations_checkpoint_granularity: selective"] if model in BIG else []),
         "    data:",
         f"      data_prefix: [1.0, /mnt/data/pile/pile_{i % 30:02d}_text_document]",
     ]

@@ -5,13 +5,12 @@ from __future__ import annotations
 import sys
 
 import pytest
-from runrepo_testing import ROOT
-
 from omegaconf import OmegaConf
 from runrepo.compose import interp
 from runrepo.compose.engine import compose
 from runrepo.compose.layers import TreeSource
 from runrepo.compose.resolve import RESOLVERS, _only_nemo_resolvers
+from runrepo_testing import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from synth import make_repo  # noqa: E402

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from runrepo_testing import ROOT, bundled_runs
 from runrepo.compose import render
 from runrepo.compose.engine import compose
 from runrepo.compose.layers import TreeSource
 from runrepo.compose.oracle import hydra_compose
 from runrepo.compose.resolve import resolve
+from runrepo_testing import ROOT, bundled_runs
 
 
 @pytest.mark.parametrize("run", bundled_runs())

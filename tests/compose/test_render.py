@@ -10,12 +10,12 @@ import warnings
 
 import pytest
 import yaml
-from runrepo_testing import ROOT, bundled_runs, run_file, write
 from omegaconf import OmegaConf
 from runrepo.compose import render
 from runrepo.compose.engine import compose
 from runrepo.compose.layers import TreeSource
 from runrepo.compose.resolve import resolve
+from runrepo_testing import ROOT, bundled_runs, run_file, write
 
 
 def expanded(repo, rel):

@@ -7,9 +7,8 @@ import json
 
 import pytest
 import yaml
-from runrepo_testing import ROOT, bundled_runs
-
 from runrepo.validate import schema
+from runrepo_testing import ROOT, bundled_runs
 
 jsonschema = pytest.importorskip("jsonschema")
 pytest.importorskip("jsonschema_rs")
