@@ -24,14 +24,17 @@ import tempfile
 import time
 from pathlib import Path
 
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from synth import ROOT, make_repo  # noqa: E402
 
 BIN = Path(sys.executable).parent
-GIT_ENV = {"GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com", "GIT_COMMITTER_NAME": "b",
-           "GIT_COMMITTER_EMAIL": "b@example.com"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "b",
+    "GIT_AUTHOR_EMAIL": "b@example.com",
+    "GIT_COMMITTER_NAME": "b",
+    "GIT_COMMITTER_EMAIL": "b@example.com",
+}
 
 
 def sh(args, cwd, env=None, check=True) -> subprocess.CompletedProcess:
@@ -154,7 +157,9 @@ def main() -> int:
         overlay = repo / "runs" / "cluster" / "r7z2.yaml"
         overlay.write_text(overlay.read_text().replace("priority", "priority") + "# edited\n")
         t_overlay = timed(lambda: runrepo("check", "runs/cluster/r7z2.yaml", cwd=repo), args.repeat)
-        dependents = json.loads(runrepo("check", "--format", "json", "runs/cluster/r7z2.yaml", cwd=repo).stdout)["checked"]
+        dependents = json.loads(runrepo("check", "--format", "json", "runs/cluster/r7z2.yaml", cwd=repo).stdout)[
+            "checked"
+        ]
         rows.append(("runrepo check <edited cluster overlay>", t_overlay, f"{dependents} dependent runs"))
 
         base = repo / "runs" / "base.yaml"
@@ -184,7 +189,9 @@ def main() -> int:
         print(f"  check --all vs check-jsonschema on the same expanded runs: {t_cj / t_all:6.1f}x faster")
         print(f"  check --all vs per-file Hydra compose:                     {t_hydra_all / t_all:6.1f}x faster")
         print(f"  one changed run file:                                      {t_one:.3f} s")
-        print(f"\nparity with Hydra on {len(names)} sampled runs: {'OK' if not mismatch else 'FAILED: ' + ', '.join(mismatch)}")
+        print(
+            f"\nparity with Hydra on {len(names)} sampled runs: {'OK' if not mismatch else 'FAILED: ' + ', '.join(mismatch)}"
+        )
         return 1 if mismatch else 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -61,8 +61,13 @@ def make_repo(dest: Path, n: int = 1000, seed: int = 0, git: bool = False) -> Pa
     for i in range(n):
         (exp / f"synth-{i:04d}.yaml").write_text(run_text(i, rng))
     if git:
-        env = {"GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com", "GIT_COMMITTER_NAME": "b",
-               "GIT_COMMITTER_EMAIL": "b@example.com", "PATH": "/usr/bin:/bin:/usr/local/bin"}
+        env = {
+            "GIT_AUTHOR_NAME": "b",
+            "GIT_AUTHOR_EMAIL": "b@example.com",
+            "GIT_COMMITTER_NAME": "b",
+            "GIT_COMMITTER_EMAIL": "b@example.com",
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+        }
         for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "synthetic runs"]):
             subprocess.run(["git", *args], cwd=dest, check=True, env=env)
     return dest
