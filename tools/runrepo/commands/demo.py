@@ -1,0 +1,118 @@
+"""`runrepo demo`: the whole flow on the bundled runs, with no credentials and nothing leaving this machine.
+
+check every run -> start the local MosaicML API emulator (loopback, free port, temporary state) ->
+submit every run (base all zeros) -> list what the platform now holds -> submit again to show that
+nothing is duplicated -> stop the emulator. runs/ is first committed into a scratch git repository,
+so uncommitted edits are shown too and the checkout's own git state is never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from ..errors import EXIT_USAGE
+from . import common
+
+ZERO = "0" * 40
+
+
+def add_parser(sub):
+    p = sub.add_parser("demo", help="check, then submit the bundled runs to a local platform emulator, twice")
+    common.add_repo_arg(p)
+    return p
+
+
+def _section(title: str) -> None:
+    print(f"\n== {title} ==", flush=True)
+
+
+def _snapshot(repo: Path, into: Path) -> Path:
+    shutil.copytree(repo / "runs", into / "runs", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    env = {**os.environ, "GIT_AUTHOR_NAME": "runrepo demo", "GIT_AUTHOR_EMAIL": "demo@localhost",
+           "GIT_COMMITTER_NAME": "runrepo demo", "GIT_COMMITTER_EMAIL": "demo@localhost",
+           "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "runs/ as of the demo"]):
+        subprocess.run(["git", *cmd], cwd=into, env=env, check=True, capture_output=True)
+    return into
+
+
+def _submit(repo: Path) -> tuple[int, list[dict]]:
+    """One `runrepo submit --base 0...0 --format json` in this process; its JSON rows."""
+    import contextlib
+    import io
+    import json
+
+    from . import submit
+
+    ns = argparse.Namespace(base=ZERO, fallback_base=None, head="HEAD", dry_run=False, format="json",
+                            concurrency=8, timeout=30.0, attempts=3, retry_wait=0.5, window_days=30.0,
+                            repository="demo/runrepo", repo=str(repo))
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = submit.run(ns)
+    try:
+        return code, json.loads(buf.getvalue())["runs"]
+    except (ValueError, KeyError):
+        print(buf.getvalue())
+        return code or 1, []
+
+
+def _table(rows: list[dict]) -> None:
+    width = max([len(r["file"]) for r in rows] + [4])
+    print(f"{'FILE':<{width}}  {'PLATFORM RUN':<28}  {'CLUSTER':<7}  {'GPUS':>4}  STATUS", flush=True)
+    for r in rows:
+        print(f"{r['file']:<{width}}  {r['run'] or '-':<28}  {r['cluster'] or '-':<7}  {r['gpus'] or '-':>4}  "
+              f"{r['status']}", flush=True)
+
+
+def run(args) -> int:
+    repo = Path(args.repo).resolve()
+    if not (repo / "runs").is_dir():
+        print(f"runrepo demo: no runs/ folder in {repo}", file=sys.stderr)
+        return EXIT_USAGE
+    from . import check
+
+    _section("1. runrepo check --all")
+    code = check.run(argparse.Namespace(paths=[], all=True, format="text", strict=False, repo=str(repo)))
+    if code:
+        print("runrepo demo: fix the findings above first (invalid runs are never submitted)", file=sys.stderr)
+        return code
+    saved = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="runrepo-demo-") as tmp:
+        from ..emulator import MCLI_ENV_CONFLICTS, mcli_env, running_emulator
+
+        _section("2. local MosaicML API emulator")
+        with running_emulator(Path(tmp) / "state.json") as emu:
+            print(f"listening on {emu.endpoint} (state in a temporary folder, any API key accepted)", flush=True)
+            try:
+                for name in MCLI_ENV_CONFLICTS:
+                    os.environ.pop(name, None)
+                os.environ.update(mcli_env(emu.endpoint, "demo-key", config_dir=Path(tmp) / "mosaic"))
+                code = _flow(_snapshot(repo, Path(tmp) / "repo"), emu)
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+        _section("5. emulator stopped")
+    print("demo: OK" if code == 0 else "demo: FAILED (see above)")
+    return code
+
+
+def _flow(repo: Path, emu) -> int:
+    _section("3. runrepo submit --base 0000000 (every bundled run)")
+    code, first = _submit(repo)
+    _table(first)
+    _section("4. the same submission again: nothing is created twice")
+    code2, second = _submit(repo)
+    _table(second)
+    live = emu.runs(include_deleted=False)
+    print(f"\nplatform: {len(live)} live run(s) for {len(first)} run file(s): "
+          + ", ".join(sorted(r["name"] for r in live)))
+    ok = (code == 0 and code2 == 0 and all(r["status"] == "created" for r in first)
+          and all(r["status"] == "existing" for r in second) and len(live) == len(first))
+    return 0 if ok else 1

@@ -1,0 +1,315 @@
+"""The platform as runrepo sees it: mcli's SDK (RunConfig, create_run, get_runs, delete_runs) and nothing else.
+
+mcli is imported lazily: `runrepo check` and `--dry-run` never pay for it (about a second).
+
+mcli's own retry is switched off while a submission runs. Its request functions are wrapped at import
+time in backoff(max_tries=10, max_value=60), so MAX_RETRIES/MAX_INTERVAL cannot be changed afterwards;
+but its give-up predicate reads `mcli.api.engine.retry.RETRY_EXCEPTIONS` on every failure, so emptying
+that set (and restoring it afterwards) makes every request a single try. That matters because the
+retry is blind: a createRun whose answer was lost (a gateway's 502 after the run was stored) is sent
+again and the platform then holds two runs. runrepo retries itself, bounded, and looks up a run's
+identity before it ever sends a create again (engine.py). `timeout=` on an SDK call only bounds how
+long we wait for the answer; the request goes on in mcli's worker thread, so those threads are daemons
+here (a hung endpoint cannot keep the process alive), an unanswered create counts as "maybe stored",
+and `settle()` lets such creates finish before duplicates are looked for.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import copy
+import queue
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+TRANSIENT = frozenset({429, 500, 502, 503, 504})
+
+
+class PlatformError(Exception):
+    """One failed platform call, in words a person can act on.
+
+    kind: auth | unreachable | timeout | transient | refused (the platform said no to this input) | config
+    | no-answer (a probe that timed out: not retried)
+    """
+
+    def __init__(self, kind: str, message: str, status: int = 0):
+        super().__init__(message)
+        self.kind, self.message, self.status = kind, message, status
+
+    @property
+    def transient(self) -> bool:
+        """Worth another try; for a create, the run may or may not have been stored."""
+        return self.kind in ("unreachable", "timeout", "transient")
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class PlatformRun:
+    """A platform run, reduced to what submission needs; identity comes from runrepo's metadata."""
+
+    name: str
+    uid: str
+    created_at: datetime
+    deleted: bool
+    status: str
+    cluster: str
+    gpus: int
+    path: str = ""
+    digest: str = ""
+    commit: str = ""
+    base: str = ""
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        return (self.path, self.digest)
+
+    @property
+    def order(self) -> tuple:
+        """Every submitter agrees on which copy of an identity is kept: the earliest, then the lowest id."""
+        return (self.created_at, self.uid)
+
+
+def classify(exc: BaseException, endpoint: str = "") -> PlatformError:
+    """Any exception from an SDK call -> PlatformError (never a traceback for the user)."""
+    if isinstance(exc, PlatformError):
+        return exc
+    if isinstance(exc, cf.TimeoutError | TimeoutError):
+        return PlatformError("timeout", f"no answer from {endpoint or 'the platform'} in time")
+    from mcli.api.exceptions import MAPIException, MCLIConfigError, MCLIRunConfigValidationError
+
+    if isinstance(exc, MCLIConfigError):
+        return PlatformError("config", f"mcli is not configured: {exc} (set MOSAICML_API_KEY)")
+    if isinstance(exc, MCLIRunConfigValidationError):
+        return PlatformError("refused", f"mcli refused the run: {exc}")
+    if isinstance(exc, MAPIException):
+        status = int(exc.status)
+        errors = getattr(exc, "errors", None) or [exc]
+        text = "; ".join(str(e.message or e) for e in errors)
+        if status == 401:
+            return PlatformError("auth", f"the API key was rejected by {endpoint} (401): {text}", status)
+        if status == 403:
+            return PlatformError("auth", f"the API key may not do this (403): {text}", status)
+        if status == 503 and "Unable to connect" in text:
+            return PlatformError("unreachable", f"cannot reach {endpoint}: {text}", status)
+        if status in TRANSIENT:
+            return PlatformError("transient", f"platform error {status}: {text}", status)
+        return PlatformError("refused", f"platform refused it ({status}): {text}", status)
+    import requests
+
+    if isinstance(exc, requests.RequestException):
+        return PlatformError("unreachable", f"connection to {endpoint} failed: {type(exc).__name__}: {exc}")
+    return PlatformError("transient", f"{type(exc).__name__}: {exc}")
+
+
+class _DaemonPool(cf.Executor):
+    """mcli sends every request through its connection's pool; daemon workers never hold up exit."""
+
+    def __init__(self, workers: int):
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._max = workers
+        self._waiting = 0  # workers blocked on the queue, ready for a job
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, fn, /, *args, **kwargs):
+        future: cf.Future = cf.Future()
+        self._jobs.put((future, fn, args, kwargs))
+        with self._lock:  # a racing worker may make one thread too many: harmless
+            if self._waiting == 0 and len(self._threads) < self._max:
+                t = threading.Thread(target=self._work, name="runrepo-mapi", daemon=True)
+                self._threads.append(t)
+                t.start()
+        return future
+
+    def grow(self, workers: int) -> None:
+        with self._lock:
+            self._max = max(self._max, workers)
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._waiting += 1
+            future, fn, args, kwargs = self._jobs.get()
+            with self._lock:
+                self._waiting -= 1
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args, **kwargs))
+                except BaseException as e:  # noqa: BLE001 (handed to the waiting caller)
+                    future.set_exception(e)
+
+
+# Shared by every session and Platform of the process: threads are made on demand and then reused.
+_MCLI_POOL = _DaemonPool(64)  # mcli's requests
+_AUX_POOL = _DaemonPool(64)  # our waits on calls that have no timeout of their own
+_session_lock = threading.Lock()
+_session: dict = {"depth": 0}
+
+
+def _once(fn):
+    """fn() remembered after its first success (failures are not remembered)."""
+    box: list = []
+
+    def call(*args, **kwargs):
+        if not box:
+            box.append(fn(*args, **kwargs))
+        return box[0]
+
+    return call
+
+
+@contextmanager
+def mcli_session(workers: int = 16):
+    """mcli configured for runrepo: its blind retry off, "who am I" asked once, our daemon pool
+    installed. Re-entrant.
+
+    These are process-wide mcli settings, so nested or concurrent sessions share the first one's
+    connection (same endpoint and key; use separate processes for different ones).
+    """
+    from mcli.api.engine import retry
+    from mcli.api.engine.engine import MAPIConnection
+    from mcli.api.runs import api_get_runs
+
+    with _session_lock:
+        if _session["depth"] == 0:
+            _session["retry"] = retry.RETRY_EXCEPTIONS
+            retry.RETRY_EXCEPTIONS = set()
+            # get_runs(all_users=True) asks who we are (one more round trip) on every call; the answer
+            # cannot change during a submission, so it is asked once per session.
+            _session["whoami"] = api_get_runs.get_current_user
+            api_get_runs.get_current_user = _once(api_get_runs.get_current_user)
+            _MCLI_POOL.grow(workers)
+            conn = MAPIConnection(pool=_MCLI_POOL)
+            conn.__enter__()  # the SDK's own way to make a connection the current one
+            _session["conn"] = conn
+        _session["depth"] += 1
+    try:
+        yield _session["conn"]
+    finally:
+        with _session_lock:
+            _session["depth"] -= 1
+            if _session["depth"] == 0:
+                retry.RETRY_EXCEPTIONS = _session.pop("retry")
+                api_get_runs.get_current_user = _session.pop("whoami")
+                _session.pop("conn").__exit__(None, None, None)
+
+
+def _from_sdk(run) -> PlatformRun:
+    meta = run.metadata or {}
+    created = run.created_at
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=timezone.utc)
+    return PlatformRun(
+        name=run.name,
+        uid=str(run.run_uid),
+        created_at=created,
+        deleted=bool(run.is_deleted),
+        status=getattr(run.status, "value", str(run.status)),
+        cluster=run.cluster or "",
+        gpus=int(run.gpus or 0),
+        path=str(meta.get("runrepo_path") or ""),
+        digest=str(meta.get("runrepo_digest") or ""),
+        commit=str(meta.get("runrepo_commit") or ""),
+        base=str(meta.get("runrepo_base") or ""),
+    )
+
+
+class Platform:
+    """The calls submission makes, each bounded by `timeout` seconds and tried exactly once."""
+
+    def __init__(self, timeout: float = 60.0, probe_timeout: float = 10.0, page_size: int = 100):
+        self.timeout = timeout
+        self.probe_timeout = probe_timeout
+        self.page_size = page_size
+        self.all_users = True  # see every submitter's runs; dropped if the key may not (403)
+        self.pool = _AUX_POOL  # for SDK calls that have no timeout of their own (next_page)
+        self._unanswered: list[tuple[str, cf.Future]] = []  # creates we stopped waiting for
+        self._lock = threading.Lock()
+
+    def settle(self, grace: float) -> set[str]:
+        """Wait up to `grace` s for unanswered creates; the run paths whose create is still in flight.
+
+        Looking for duplicates before those finish could miss a copy stored a moment later.
+        """
+        with self._lock:
+            futures = list(self._unanswered)
+        if futures:
+            cf.wait([f for _, f in futures], timeout=grace)
+        with self._lock:
+            self._unanswered = [(p, f) for p, f in self._unanswered if not f.done()]
+            return {p for p, _ in self._unanswered}
+
+    @property
+    def endpoint(self) -> str:
+        from mcli.config import MCLIConfig
+
+        return MCLIConfig.load_config().endpoint
+
+    def _call(self, fn, *args, timeout: float | None = None, **kwargs):
+        try:
+            return fn(*args, timeout=timeout or self.timeout, **kwargs)
+        except Exception as e:
+            raise classify(e, self.endpoint) from None
+
+    def probe(self) -> None:
+        """One cheap read with a short timeout: a wrong key or endpoint fails here, in seconds."""
+        from mcli import get_runs
+
+        self._call(get_runs, limit=1, timeout=self.probe_timeout)
+
+    def list_runs(self, since: datetime | None) -> list[PlatformRun]:
+        """Every run created since `since` (deleted ones too), as one paginated listing, newest first."""
+        from mcli import get_runs
+
+        kwargs = dict(include_details=True, include_deleted=True, limit=self.page_size, after=since)
+        try:
+            page = self._call(get_runs, all_users=self.all_users, **kwargs)
+        except PlatformError as e:
+            if not (self.all_users and e.status == 403):
+                raise
+            self.all_users = False  # this key may only list its own runs: those are what it can delete
+            page = self._call(get_runs, all_users=False, **kwargs)
+        runs = [_from_sdk(r) for r in page]
+        while page.has_next_page:
+            future = self.pool.submit(page.next_page, limit=self.page_size)  # next_page has no timeout
+            try:
+                page = future.result(timeout=self.timeout)
+            except Exception as e:
+                raise classify(e, self.endpoint) from None
+            runs.extend(_from_sdk(r) for r in page)
+        return runs
+
+    def create(self, run: dict) -> PlatformRun:
+        from mcli import RunConfig, create_run
+
+        try:
+            config = RunConfig.from_dict(copy.deepcopy(run))  # the SDK keeps (and may edit) what it is given
+        except Exception as e:  # a run dict mcli cannot even build a config from
+            raise PlatformError("refused", f"mcli cannot read the run: {type(e).__name__}: {e}") from None
+        meta = run.get("metadata") or {}
+        try:
+            future = create_run(config, future=True)
+            created = future.result(timeout=self.timeout)
+        except cf.TimeoutError:
+            # Unanswered, not cancelled: mcli's thread still waits and the run may yet be stored.
+            with self._lock:
+                self._unanswered.append((str(meta.get("runrepo_path", "")), future))
+            raise classify(TimeoutError(), self.endpoint) from None
+        except Exception as e:
+            raise classify(e, self.endpoint) from None
+        out = _from_sdk(created)
+        if not out.path:  # the create answer carries metadata; fall back to what we sent
+            out.path, out.digest = meta.get("runrepo_path", ""), meta.get("runrepo_digest", "")
+        return out
+
+    def delete(self, names: list[str]) -> set[str]:
+        """Delete runs by name (stopping them first); the names the platform reports deleted."""
+        from mcli import delete_runs
+
+        if not names:  # delete_runs([]) has no name filter: it would delete every run of the key
+            return set()
+        return {r.name for r in self._call(delete_runs, list(names))}
