@@ -58,6 +58,10 @@ def _entry_names(layer: Layer, source: TreeSource) -> list[tuple[str | None, str
             group, option = None, item
         elif isinstance(item, dict) and len(item) == 1 and all(isinstance(v, str) for v in item.values()):
             group, option = next(iter(item.items()))
+            if not group.strip("/ ") or not option.strip():  # `'': x` crashed here (IndexError)
+                raise RunrepoError(
+                    "defaults-form", "a defaults entry needs a group and an option", at.file, at.line, at.col
+                )
             if group.split()[0] in ("override", "optional") or "@" in group or "@" in option:
                 raise RunrepoError(
                     "defaults-form",
@@ -145,6 +149,16 @@ def merge_into(dst: dict, src: dict, layer: Layer, prov: dict, path: tuple = ())
                 prov[p] = Origin(layer.file, *where)
             merge_into(merged, value, layer, prov, p)
             continue
+        if {type(old), type(value)} == {dict, list}:  # OmegaConf: "Cannot merge DictConfig with ListConfig"
+            was, now = ("a mapping", "a list") if isinstance(old, dict) else ("a list", "a mapping")
+            at = Origin(layer.file, *(where or (1, 1)))
+            raise RunrepoError(
+                "merge-type",
+                f"`{'.'.join(map(str, p))}` is {was} in an earlier layer and {now} here: Hydra cannot merge them",
+                at.file,
+                at.line,
+                at.col,
+            )
         if old is not _ABSENT and isinstance(old, (dict, list)):
             _forget(old, p, prov)
         dst[key] = value

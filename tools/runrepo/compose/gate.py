@@ -80,22 +80,86 @@ class Layer:
 def parse_yaml(text: str, file: str) -> tuple[object, dict]:
     """Parse one YAML document into plain data and a key-path -> (line, col) map."""
     try:
+        _prescan(text, file)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         problem = " ".join(str(p) for p in (e.context, e.problem) if p)
-        if "\t" in text and "tab" in problem.lower():
+        if e.context_mark and e.problem_mark and _opened_at(e.context):
+            # an unclosed bracket or quote is found where the next line starts, or at the end of
+            # the file; the line to fix is where it was opened
+            problem += f" (found on line {e.problem_mark.line + 1})"
+            mark = e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        if "maximum nesting depth" in problem:  # libyaml's own limit (1000), met before ours on one line
+            raise RunrepoError("yaml-depth", f"nesting deeper than {MAX_DEPTH} levels", file, line, col) from None
+        if "\t" in text and ("tab" in problem.lower() or _tab_at(text, mark)):
             problem += " (tabs cannot indent YAML; use spaces)"
         raise RunrepoError("yaml-syntax", f"YAML syntax error: {problem}", file, line, col) from None
+    except yaml.reader.ReaderError as e:  # a control character: report its line, not 1:1
+        before = text.encode()[: e.position].decode(errors="replace")  # libyaml counts bytes
+        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        what = f"character #x{e.character:04x}" if isinstance(e.character, int) else "character"
+        raise RunrepoError(
+            "yaml-syntax", f"YAML syntax error: {what} is not allowed ({e.reason})", file, line, col
+        ) from None
     except yaml.YAMLError as e:
-        raise RunrepoError("yaml-syntax", f"YAML error: {e}", file, 1, 1) from None
+        raise RunrepoError("yaml-syntax", f"YAML error: {str(e).splitlines()[0]}", file, 1, 1) from None
     pos: dict = {}
     if node is None:
         return None, pos
     counter = [0]
     data = _convert(node, (), pos, set(), file, counter, (node.start_mark.line + 1, node.start_mark.column + 1))
     return data, pos
+
+
+def _opened_at(context) -> bool:
+    return bool(context) and any(w in context for w in ("flow sequence", "flow mapping", "quoted scalar", "flow node"))
+
+
+def _tab_at(text: str, mark) -> bool:
+    """libyaml often says only "cannot start any token" when a tab indents a line."""
+    lines = text.splitlines()
+    if mark is None or mark.line >= len(lines):
+        return False
+    return "\t" in lines[mark.line][: mark.column + 1]
+
+
+def _prescan(text: str, file: str) -> None:
+    """Walk libyaml's events before composing: node count, depth and aliases stop the parse early.
+
+    yaml.compose builds the whole node graph first (a 1 MiB file of small lists takes seconds);
+    events are lazy, so a hostile file is refused after MAX_NODES events. An alias is refused
+    where it is used, which is the line to show (the composed node only knows its anchor).
+    """
+    loader = _Loader(text)
+    try:
+        nodes = depth = 0
+        while loader.check_event():
+            ev = loader.get_event()
+            if isinstance(ev, yaml.AliasEvent):
+                raise RunrepoError(
+                    "yaml-alias",
+                    f"YAML alias *{ev.anchor} is not allowed in run layers (aliases can expand into alias bombs)",
+                    file,
+                    ev.start_mark.line + 1,
+                    ev.start_mark.column + 1,
+                )
+            if isinstance(ev, yaml.CollectionEndEvent):
+                depth -= 1
+                continue
+            if not isinstance(ev, yaml.NodeEvent):
+                continue
+            nodes += 1
+            at = (ev.start_mark.line + 1, ev.start_mark.column + 1)
+            if nodes > MAX_NODES:
+                raise RunrepoError("yaml-size", f"more than {MAX_NODES} YAML nodes in one layer", file, *at)
+            if depth > MAX_DEPTH:
+                raise RunrepoError("yaml-depth", f"nesting deeper than {MAX_DEPTH} levels", file, *at)
+            if isinstance(ev, yaml.CollectionStartEvent):
+                depth += 1
+    finally:
+        loader.dispose()
 
 
 def _convert(node, path: Path_, pos: dict, seen: set, file: str, counter: list, at: tuple):
@@ -136,6 +200,8 @@ def _convert(node, path: Path_, pos: dict, seen: set, file: str, counter: list, 
         if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
             raise RunrepoError("yaml-key", "mapping keys must be plain strings", file, *where)
         key = key_node.value
+        if not key.isprintable():  # a newline or control character in a key breaks one-line findings
+            raise RunrepoError("yaml-key", f"mapping key {key!r} holds a control character", file, *where)
         if key in out:
             raise RunrepoError(
                 "yaml-duplicate-key",
@@ -152,11 +218,12 @@ def read_text(path: Path, file: str) -> str:
     """Read a layer's bytes with the size and encoding limits applied."""
     try:
         size = path.stat().st_size
-    except OSError as e:
-        raise RunrepoError("layer-missing", f"cannot read: {e.strerror}", file) from None
-    if size > MAX_LAYER_BYTES:
-        raise RunrepoError("layer-size", f"{size} bytes is over the {MAX_LAYER_BYTES}-byte limit", file, 1, 1)
-    raw = path.read_bytes()
+        if size > MAX_LAYER_BYTES:
+            raise RunrepoError("layer-size", f"{size} bytes is over the {MAX_LAYER_BYTES}-byte limit", file, 1, 1)
+        with path.open("rb") as f:  # read at most one byte past the limit: the file may grow meanwhile
+            raw = f.read(MAX_LAYER_BYTES + 1)
+    except OSError as e:  # unreadable (permissions, I/O): a finding, not an internal error
+        raise RunrepoError("layer-missing", f"cannot read: {e.strerror or e}", file) from None
     return decode(raw, file)
 
 
@@ -172,6 +239,11 @@ def decode(raw: bytes, file: str) -> str:
         line = text[: text.index("\x00")].count("\n") + 1
         raise RunrepoError("layer-encoding", "NUL byte in a text layer", file, line, 1)
     return text.removeprefix("\ufeff")
+
+
+def printable(path: str) -> str:
+    """A file name with undecodable bytes (surrogates) as `\\xff`, so findings can always be printed."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def header_package(text: str) -> str | None:
@@ -190,13 +262,26 @@ def header_package(text: str) -> str | None:
 
 def confine(runs_dir: Path, name: str, file: str) -> Path:
     """Resolve config `name` under runs/, refusing escapes through `..` or symlinks."""
-    if "\\" in name or name.startswith("/") or any(p in ("..", ".", "") for p in name.split("/")):
+    if (
+        "\\" in name
+        or name.startswith("/")
+        or any(p in ("..", ".", "") for p in name.split("/"))
+        or not name.isprintable()  # NUL made os.stat raise; control characters garble findings
+    ):
         raise RunrepoError("layer-escape", f"config name {name!r} leaves runs/ or is not a plain path", file)
     candidate = runs_dir / f"{name}.yaml"
     real_root = Path(os.path.realpath(runs_dir))
     real = Path(os.path.realpath(candidate))
     if real_root not in real.parents:
         raise RunrepoError("layer-escape", f"{name}.yaml resolves outside runs/ (symlink?)", file)
+    # A symlink that stays inside runs/ is refused too: git stores it as a link, which GitSource
+    # refuses, so plan and submit would fail on what check accepted (and one file, two runs).
+    node = candidate
+    while node != runs_dir and runs_dir in node.parents:
+        if node.is_symlink():
+            rel = node.relative_to(runs_dir).as_posix()
+            raise RunrepoError("layer-escape", f"runs/{rel} is a symlink; layers must be regular files", file)
+        node = node.parent
     return candidate
 
 
@@ -215,8 +300,9 @@ def load_text_layer(text: str, file: str, name: str) -> Layer:
 def load_layer(runs_dir: Path, name: str, repo_root: Path | None = None, cited_by: str = "") -> Layer:
     """Read config `name` (e.g. `cluster/r7z2`) from runs/ through every check above."""
     repo_root = repo_root or runs_dir.parent
-    path = confine(runs_dir, name, cited_by or str(runs_dir.relative_to(repo_root) / name))
+    path = confine(runs_dir, name, cited_by or printable(f"{(runs_dir.relative_to(repo_root) / name).as_posix()}.yaml"))
     file = path.relative_to(repo_root).as_posix()
     if not path.is_file():
-        raise RunrepoError("layer-missing", f"no such layer {name!r} ({file})", cited_by or file)
+        what = "not a regular file" if path.exists() else "no such layer"
+        raise RunrepoError("layer-missing", f"{what} {name!r} ({file})", cited_by or file)
     return load_text_layer(read_text(path, file), file, name)

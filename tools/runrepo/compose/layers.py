@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +52,11 @@ class TreeSource:
         """Every layer name under runs/ (symlinks included: the gate judges them)."""
         if not self.runs_dir.is_dir():
             return []
-        return sorted(p.relative_to(self.runs_dir).with_suffix("").as_posix() for p in self.runs_dir.rglob("*.yaml"))
+        # An undecodable file name comes back escaped (`\\xff`); the gate then refuses it by name.
+        return sorted(
+            gate.printable(p.relative_to(self.runs_dir).with_suffix("").as_posix())
+            for p in self.runs_dir.rglob("*.yaml")
+        )
 
 
 class GitSource(TreeSource):
@@ -79,8 +84,10 @@ class GitSource(TreeSource):
             if not entry:
                 continue
             meta, path = entry.split(b"\t", 1)
-            mode, _kind, sha = meta.decode().split()
-            tree[path.decode()] = (mode, sha)
+            mode, kind, sha = meta.decode().split()
+            if kind != "blob":  # a submodule (commit) has no blob to read: `cat-file --batch` says "missing"
+                continue
+            tree[gate.printable(os.fsdecode(path))] = (mode, sha)
         return tree
 
     def names(self) -> list[str]:
@@ -102,8 +109,8 @@ class GitSource(TreeSource):
     def _load(self, name: str, cited_by: Origin | None) -> gate.Layer:
         file = f"{RUNS}/{name}.yaml"
         where = (cited_by.file, cited_by.line, cited_by.col) if cited_by else (file,)
-        if any(p in ("..", ".", "") for p in name.split("/")):
-            raise RunrepoError("layer-escape", f"config name {name!r} leaves runs/", *where)
+        if any(p in ("..", ".", "") for p in name.split("/")) or "\\" in name or not name.isprintable():
+            raise RunrepoError("layer-escape", f"config name {name!r} leaves runs/ or is not a plain path", *where)
         entry = self._tree.get(file)
         if entry is None:
             raise RunrepoError("layer-missing", f"no such layer {name!r} ({file}) at {self.rev}", *where)

@@ -227,6 +227,8 @@ def resolve(composed: Composed) -> Resolved:
     data = composed.data
     top_raw = {k: v for k, v in data.items()}
     params_raw = top_raw.get("parameters")
+    # before resolving (a scalar `runrepo` breaks every `${runrepo.x}`), then after for `${...}` sections
+    _check_sections({k: v for k, v in top_raw.items() if not (isinstance(v, str) and "${" in v)}, composed)
     top = _plain({k: v for k, v in top_raw.items() if k != "parameters"}, composed, ())
     _check_sections({**top, **({"parameters": params_raw} if "parameters" in top_raw else {})}, composed)
     params = _copy(params_raw) if isinstance(params_raw, dict) else params_raw

@@ -1,0 +1,236 @@
+"""runs/policy.yaml: the organisation's limits on runs (clusters, images, GPUs, GPU-hours, ...).
+
+It is not a Hydra layer: no run composes it. It is read through the gate's parser (size,
+UTF-8, duplicate keys and aliases refused, a position for every key), and a broken policy
+is a RunrepoError with the file and line, never a crash.
+
+`runrepo check` reads the policy of the working tree (fast feedback). `runrepo plan` and
+`runrepo submit` must read it from the BASE commit, `load(GitSource(repo, base))`, so that a
+pull request cannot loosen the limits that judge it. For the same reason an approval (a run
+allowed above the GPU or GPU-hour limits) is an entry in this file: it only counts once a
+maintainer has merged it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..compose import gate
+from ..compose.layers import RUNS, GitSource, TreeSource
+from ..errors import RunrepoError
+from ..findings import ERROR, Finding
+
+NAME = "policy"
+FILE = f"{RUNS}/{NAME}.yaml"
+RULE = "policy-file"
+PR_RULE = "policy-pr-gpu-hours"
+PINS = ("tag", "digest")
+
+_NUM = (int, float)
+# key -> (type check, description); None means "unset, not enforced"
+_STR_LIST = (lambda v: isinstance(v, list) and all(isinstance(x, str) and x for x in v), "a list of strings")
+_POSITIVE = (lambda v: isinstance(v, _NUM) and not isinstance(v, bool) and v > 0, "a number greater than 0")
+_POS_INT = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0, "an integer greater than 0")
+TOP = {
+    "version": (lambda v: v == 1, "1"),
+    "clusters": _STR_LIST,
+    "images": (lambda v: isinstance(v, dict), "a mapping (registries, pin, tag_pattern)"),
+    "max_gpus_per_run": _POS_INT,
+    "max_gpu_hours_per_run": _POSITIVE,
+    "max_gpu_hours_per_pr": _POSITIVE,
+    "max_duration_hours": _POSITIVE,
+    "require_max_duration": (lambda v: isinstance(v, bool), "true or false"),
+    "integrations": _STR_LIST,
+    "persistent_paths": _STR_LIST,
+    "approvals": (lambda v: isinstance(v, list), "a list of {run, reason, max_gpus, max_gpu_hours}"),
+}
+IMAGES = {
+    "registries": _STR_LIST,
+    "pin": (lambda v: v in PINS, " or ".join(PINS)),
+    "tag_pattern": (lambda v: isinstance(v, str) and 0 < len(v) <= 200, "a regular expression (<= 200 chars)"),
+}
+APPROVAL = {
+    "run": (
+        lambda v: isinstance(v, str) and v.startswith(f"{RUNS}/experiments/") and v.endswith(".yaml"),
+        "a run file path, runs/experiments/NAME.yaml",
+    ),
+    "reason": (lambda v: isinstance(v, str) and len(v.strip()) >= 10, "a sentence for reviewers (10+ characters)"),
+    "max_gpus": _POS_INT,
+    "max_gpu_hours": _POSITIVE,
+}
+
+
+def _read(source: TreeSource) -> str | None:
+    """The policy text from the working tree or a commit; None when the file does not exist."""
+    if isinstance(source, GitSource):
+        entry = source._tree.get(FILE)
+        if entry is None:
+            return None
+        if entry[0] == "120000":
+            raise RunrepoError(RULE, f"{FILE} is a symlink at {source.rev}; it must be a regular file", FILE)
+        return gate.decode(source._blob(entry[1]), FILE)
+    path = source.runs_dir / f"{NAME}.yaml"
+    if not path.exists() and not path.is_symlink():
+        return None
+    try:
+        path = gate.confine(source.runs_dir, NAME, FILE)
+        return gate.read_text(path, FILE)
+    except RunrepoError as e:
+        raise RunrepoError(RULE, e.message, e.file or FILE, e.line, e.col) from None
+
+
+def _err(message: str, pos: dict, path: tuple) -> RunrepoError:
+    while path and path not in pos:
+        path = path[:-1]
+    line, col = pos.get(path, (1, 1))
+    return RunrepoError(RULE, message, FILE, line, col)
+
+
+def _check_keys(data: dict, spec: dict, pos: dict, path: tuple) -> None:
+    from .schema import suggest
+
+    where = ".".join(map(str, path)) + "." if path else ""
+    for key, value in data.items():
+        if key not in spec:
+            hint = suggest(key, spec)
+            tip = f"; did you mean `{hint}`?" if hint else f"; known: {', '.join(spec)}"
+            raise _err(f"unknown policy key `{where}{key}`{tip}", pos, path + (key,))
+        ok, want = spec[key]
+        if value is not None and not ok(value):
+            raise _err(f"policy `{where}{key}` must be {want}, not {value!r}"[:300], pos, path + (key,))
+
+
+def parse(text: str) -> dict:
+    """Validate policy text; the plain data plus `_file` and `_pos` (key path -> (line, col))."""
+    try:
+        data, pos = gate.parse_yaml(text, FILE)
+    except RunrepoError as e:
+        raise RunrepoError(RULE, e.message, FILE, e.line, e.col) from None
+    if not isinstance(data, dict):
+        raise RunrepoError(RULE, "the policy must be a mapping of limits (see README: Policy)", FILE, 1, 1)
+    _check_keys(data, TOP, pos, ())
+    images = data.get("images") or {}
+    _check_keys(images, IMAGES, pos, ("images",))
+    if images.get("tag_pattern"):
+        try:
+            re.compile(images["tag_pattern"])
+        except re.error as e:
+            raise _err(f"images.tag_pattern is not a regular expression: {e}", pos, ("images", "tag_pattern")) from None
+    seen: set = set()
+    for i, item in enumerate(data.get("approvals") or []):
+        at = ("approvals", i)
+        if not isinstance(item, dict):
+            raise _err("each approval is a mapping {run, reason, max_gpus and/or max_gpu_hours}", pos, at)
+        _check_keys(item, APPROVAL, pos, at)
+        for key in ("run", "reason"):
+            if item.get(key) is None:
+                raise _err(f"approval {i + 1} has no `{key}`", pos, at)
+        if item.get("max_gpus") is None and item.get("max_gpu_hours") is None:
+            raise _err(f"approval {i + 1} raises no limit: give max_gpus and/or max_gpu_hours", pos, at)
+        if item["run"] in seen:
+            raise _err(f"{item['run']} is approved twice", pos, at + ("run",))
+        seen.add(item["run"])
+    return {**data, "_file": FILE, "_pos": pos}
+
+
+def load(source: TreeSource) -> dict:
+    """The policy of `source` (a TreeSource or GitSource); {} when there is no runs/policy.yaml.
+
+    plan and submit call `load(GitSource(repo, base))`: the base commit's policy judges a change.
+    """
+    text = _read(source)
+    return {} if text is None else parse(text)
+
+
+# Helpers shared by the policy rules and by plan/submit.
+
+
+def where(policy: dict, *path) -> str:
+    """`runs/policy.yaml:LINE` of a policy key, for messages."""
+    line = (policy.get("_pos") or {}).get(tuple(path), (0, 0))[0]
+    return f"{policy.get('_file', FILE)}:{line}" if line else policy.get("_file", FILE)
+
+
+def approval(policy: dict, run_file: str) -> dict | None:
+    for item in policy.get("approvals") or []:
+        if isinstance(item, dict) and item.get("run") == run_file:
+            return item
+    return None
+
+
+def number(value) -> float | None:
+    return float(value) if isinstance(value, _NUM) and not isinstance(value, bool) else None
+
+
+def gpu_hours(run: dict) -> float | None:
+    """compute.gpus x scheduling.max_duration (hours) of an expanded run; None when unbounded/unknown."""
+    compute = run.get("compute") if isinstance(run.get("compute"), dict) else {}
+    sched = run.get("scheduling") if isinstance(run.get("scheduling"), dict) else {}
+    gpus, hours = compute.get("gpus"), number(sched.get("max_duration"))
+    if not isinstance(gpus, int) or isinstance(gpus, bool) or hours is None or hours <= 0:
+        return None
+    return gpus * hours
+
+
+def limit(policy: dict, key: str, run_file: str, approved_key: str) -> tuple[float | None, str]:
+    """The limit that applies to a run (an approval raises it) and where it was set."""
+    base = number(policy.get(key))
+    item = approval(policy, run_file)
+    if item is not None and number(item.get(approved_key)) is not None:
+        i = (policy.get("approvals") or []).index(item)
+        return max(number(item[approved_key]), base or 0), where(policy, "approvals", i, approved_key)
+    return base, where(policy, key)
+
+
+@dataclass
+class PrTotals:
+    """GPU-hours a pull request would submit, against max_gpu_hours_per_pr."""
+
+    gpu_hours: float = 0.0  # every submitted run with a bound
+    counted: float = 0.0  # what counts against the limit: runs without their own approval
+    approved: list[str] = field(default_factory=list)  # run files left out: approved one by one
+    unbounded: list[str] = field(default_factory=list)  # no max_duration: no bound at all
+    limit: float | None = None
+
+    @property
+    def over(self) -> bool:
+        return self.limit is not None and (self.counted > self.limit or bool(self.unbounded))
+
+
+def pr_totals(runs: Iterable[tuple[str, float | None]], policy: dict) -> PrTotals:
+    """Per-PR GPU-hours from (run file, gpu_hours) of the runs a merge would submit.
+
+    A run with its own approval in the (base) policy is left out of the count: a maintainer
+    already accepted its cost. A run without a bound (no max_duration) makes the total unbounded.
+    """
+    t = PrTotals(limit=number(policy.get("max_gpu_hours_per_pr")))
+    for path, hours in runs:
+        if hours is None:
+            t.unbounded.append(path)
+            continue
+        t.gpu_hours += hours
+        if approval(policy, path) is not None:
+            t.approved.append(path)
+        else:
+            t.counted += hours
+    return t
+
+
+def pr_findings(totals: PrTotals, policy: dict) -> list[Finding]:
+    """The per-PR limit as findings (blamed on the policy line that sets it), for plan and submit."""
+    if not totals.over:
+        return []
+    at = (policy.get("_pos") or {}).get(("max_gpu_hours_per_pr",), (0, 0))
+    if totals.unbounded:
+        msg = (
+            f"{len(totals.unbounded)} run(s) have no scheduling.max_duration, so this change's GPU-hours "
+            f"are unbounded: {', '.join(totals.unbounded)}"
+        )
+    else:
+        msg = (
+            f"this change submits {totals.counted:g} GPU-hours, over the per-pull-request limit "
+            f"{totals.limit:g}; split it, or have a maintainer add approvals for its runs to {FILE}"
+        )
+    return [Finding(FILE, at[0], at[1], PR_RULE, ERROR, msg, FILE)]
