@@ -126,12 +126,6 @@ def test_bundled_runs_stay_clean():
     assert not [f for f in findings if f["rule"].startswith(mine)], out + err
 
 
-@pytest.mark.xfail(
-    reason="`render --engine hydra` hands the files to Hydra without the gate (compose/oracle.py, "
-    "commands/render.py: not this change's files); an alias bomb then runs for minutes. Fix: compose "
-    "through the gate first, as `render` does",
-    strict=False,
-)
 def test_hydra_engine_is_gated_too(tmp_path):
     import resource
 

@@ -42,7 +42,10 @@ def project_copy(dest: Path) -> Path:
     ).stdout.split("\0")
     for rel in filter(None, files):
         src = ROOT / rel
-        if src.is_file() and not rel.startswith(("node_modules/",)):
+        if src.is_symlink():  # tools/runrepo/schemas -> ../../schemas ships the schemas in the package
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(os.readlink(src), dest / rel)
+        elif src.is_file() and not rel.startswith(("node_modules/",)):
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
     git(dest, "init", "-q", "-b", "main")

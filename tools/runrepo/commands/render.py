@@ -32,17 +32,15 @@ def run(args) -> int:
     if not names or not is_run(names[0]):
         print(f"{args.path}: not a run file under runs/experiments/", file=sys.stderr)
         return EXIT_USAGE
-    if args.engine == "hydra":
+    resolved, findings = expand(source, names[0])  # the gate stands in front of Hydra too
+    if args.engine == "hydra" and resolved is not None:
         from ..compose.oracle import hydra_compose
 
-        resolved, findings = None, []
         try:
             resolved = resolve(hydra_compose(source.runs_dir, names[0]))
         except Exception as e:  # noqa: BLE001 - Hydra's own errors, shown as one line
             print(f"{args.path}: error[hydra] {str(e).splitlines()[0]}", file=sys.stderr)
             return EXIT_FINDINGS
-    else:
-        resolved, findings = expand(source, names[0])
     if resolved is None:
         for f in findings:
             print(f, file=sys.stderr)

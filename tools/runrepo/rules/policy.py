@@ -13,7 +13,6 @@ from functools import lru_cache
 from ..releases import image_tag
 from ..validate.policy import FILE, approval, gpu_hours, limit, number, where
 from . import Hit, rule
-from . import secrets as _secrets  # noqa: F401 - registers the secret rules (no `secrets` in FAMILIES)
 
 MOVING = ("latest", "main", "nightly", "dev")  # image-pinned reports these; not said twice
 
