@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 from . import Hit, rule
 
@@ -203,10 +204,9 @@ def _how(how: str, name: str) -> str:
     fix="# mcli create secret hf --token ...   (mounted into every run; nothing in the run file)",
 )
 def secret_literal(ctx):
-    for path, name, value, is_key in _run_and_tool(ctx):
-        hit = literal(name, value, is_key)
-        if hit:
-            what, how, key = hit
+    for path, _name, _value, _is_key, verdict in _suspects(ctx):
+        if verdict[0] == "literal":
+            what, how, key = verdict[1]
             yield Hit(
                 path,
                 f"{_dotted(path)} holds {what} in plain text: everyone who can read the repository or the run "
@@ -222,15 +222,39 @@ def secret_literal(ctx):
     fix="# mcli create secret s3 ...   (the platform mounts it; nothing in the run file)",
 )
 def secret_named(ctx):
-    for path, name, value, is_key in _run_and_tool(ctx):
-        if is_key or literal(name, value):
-            continue  # a key is a name, not a value; secret-literal reports known formats
-        for key, lit in named_values(name, value):
-            if secret_name(key) and high_entropy(lit):
-                yield Hit(
-                    path,
-                    f"{_dotted(path)}: `{key}` is set to a literal that looks like a credential "
-                    f"({len(lit)} random-looking characters). Store it as an mcli secret "
-                    f"(`{_how(ENV, key)}`), which the platform exposes to every run, and leave it out of the run",
-                )
-                break
+    for path, _name, _value, _is_key, verdict in _suspects(ctx):
+        if verdict[0] == "named":
+            _, key, length = verdict
+            yield Hit(
+                path,
+                f"{_dotted(path)}: `{key}` is set to a literal that looks like a credential "
+                f"({length} random-looking characters). Store it as an mcli secret "
+                f"(`{_how(ENV, key)}`), which the platform exposes to every run, and leave it out of the run",
+            )
+
+
+@lru_cache(maxsize=1 << 16)
+def _judge(name: str, value: str, is_key: bool):
+    """The verdict on one string: ("literal", hit), ("named", key, length) or None.
+
+    A pure function of its strings, cached: most strings of a run come from shared layers
+    and are the same in every run, so a check of many runs judges each of them once.
+    """
+    hit = literal(name, value, is_key)
+    if hit:
+        return ("literal", hit)
+    if is_key:
+        return None  # a key is a name, not a value; secret-literal reports known formats
+    for key, lit in named_values(name, value):
+        if secret_name(key) and high_entropy(lit):
+            return ("named", key, len(lit))
+    return None
+
+
+def _suspects(ctx) -> list:
+    """The run's strings with a verdict, walked once per run for both rules."""
+    cached = ctx.__dict__.get("_secret_suspects")
+    if cached is None:
+        cached = [(p, n, v, k, j) for p, n, v, k in _run_and_tool(ctx) if (j := _judge(n, v, k))]
+        ctx.__dict__["_secret_suspects"] = cached
+    return cached
