@@ -32,7 +32,7 @@ def run_text(i: int, rng: random.Random) -> str:
         "defaults:",
         f"  - /nemo: {rng.choice(NEMO)}",
         "  - /base",
-        f"  - /cluster: {rng.choice(CLUSTERS)}",
+        f"  - /cluster: {rng.choice(CLUSTERS) if nodes <= 8 else 'r9z1'}",  # r7z2 has 8 nodes
         f"  - /node: {node}",
         f"  - /model: {model}",
         "  - _self_",

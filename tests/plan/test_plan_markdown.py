@@ -69,7 +69,7 @@ def synthetic(n_runs: int, diff_lines: int, findings: int = 0) -> Plan:
                 nodes=1,
                 cluster="r7z2",
                 gpu_type="a100_80gb",
-                diff=diff,
+                diff_text=diff,
                 findings=fs,
             )
         )

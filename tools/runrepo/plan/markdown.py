@@ -237,12 +237,15 @@ def markdown(p: Plan, limit: int = LIMIT) -> str:
         if shown < len(flist):
             out.append(f"- _{len(flist) - shown} more finding(s) not shown: run `runrepo check --all`._")
         out.append("")
-    with_diff = [r for r in p.runs if r.diff or r.action != "deleted"]
+    with_diff = [r for r in p.runs if r.action != "deleted" or r.diff]
     if with_diff:
         out += ["#### Expanded runs: diff base &rarr; head", ""]
         used = size("\n".join(out)) + 1
         dropped = 0
-        for r in with_diff:
+        for i, r in enumerate(with_diff):
+            if limit - used - TAIL_RESERVE < 400:  # full: the rest are not even rendered
+                dropped += len(with_diff) - i
+                break
             block = diff_block(r, limit - used - TAIL_RESERVE, open_=len(with_diff) == 1, base=_sha(p.base))
             if block is None:
                 dropped += 1

@@ -41,8 +41,17 @@ class RunPlan:
     digest_base: str | None = None
     digest_head: str | None = None
     findings: list[Finding] = field(default_factory=list)
-    diff: str = ""
     memory: dict | None = None  # from runrepo.estimate, when that module is installed
+    # The diff is rendered on first use: a markdown plan shows only what fits in a comment,
+    # and rendering 2 x 1,000 expanded runs to YAML would dominate a large plan.
+    make_diff: object = field(default=None, repr=False, compare=False)
+    diff_text: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def diff(self) -> str:
+        if self.diff_text is None:
+            self.diff_text = self.make_diff() if callable(self.make_diff) else ""
+        return self.diff_text
 
     @property
     def submitted(self) -> bool:
@@ -63,8 +72,8 @@ class RunPlan:
         return len(self.findings) - self.errors
 
     def as_dict(self) -> dict:
-        d = asdict(self)
-        d.update(submitted=self.submitted, gpu_hours=self.gpu_hours, errors=self.errors, warnings=self.warnings)
+        d = {k: v for k, v in asdict(self).items() if k not in ("make_diff", "diff_text")}
+        d.update(diff=self.diff, submitted=self.submitted, gpu_hours=self.gpu_hours, errors=self.errors, warnings=self.warnings)
         return d
 
 
@@ -234,7 +243,8 @@ def unified(before: str, after: str, old: str, new: str) -> str:
 
 
 def _side(source: GitSource, path: str, policy: dict | None):
-    """(resolved or None, rendered text, findings) of one run at one commit."""
+    """(resolved or None, text to render, findings) of one run at one commit; the text is a
+    callable so that only the diffs a reader will see are rendered."""
     from ..validate.check import check_run, expand
 
     if policy is None:  # the base side: only its expansion matters
@@ -244,8 +254,9 @@ def _side(source: GitSource, path: str, policy: dict | None):
         resolved, findings = res.resolved, res.findings
     if resolved is None:
         why = "; ".join(str(f) for f in findings if f.severity == ERROR) or "it does not compose"
-        return None, f"# does not compose at {source.rev[:12]}: {why}\n", findings
-    return resolved, render(resolved), findings
+        note = f"# does not compose at {source.rev[:12]}: {why}\n"
+        return None, lambda: note, findings
+    return resolved, lambda: render(resolved), findings
 
 
 def plan(repo: Path | str, base: str, head: str = "HEAD", rc: RangeChanges | None = None) -> Plan:
@@ -258,7 +269,7 @@ def plan(repo: Path | str, base: str, head: str = "HEAD", rc: RangeChanges | Non
     runs = []
     for ch in rc.runs:
         old = ch.old_path or ch.path
-        b_res, b_text, h_res, h_text, findings = None, "", None, "", []
+        b_res, b_text, h_res, h_text, findings = None, str, None, str, []
         if ch.action != "added":
             b_res, b_text, _ = _side(at_base, old, None)
         if ch.action != "deleted":
@@ -283,7 +294,7 @@ def plan(repo: Path | str, base: str, head: str = "HEAD", rc: RangeChanges | Non
             _numbers(rp, shown.run)
         from_name = "/dev/null" if ch.action == "added" else f"a/{old}"
         to_name = "/dev/null" if ch.action == "deleted" else f"b/{ch.path}"
-        rp.diff = unified(b_text, h_text, from_name, to_name)
+        rp.make_diff = lambda b=b_text, h=h_text, f=from_name, t=to_name: unified(b(), h(), f, t)
         if estimate_run and h_res is not None:
             try:
                 rp.memory = estimate_run(h_res.run, h_res.tool)
