@@ -53,6 +53,10 @@ class RunPlan:
             self.diff_text = self.make_diff() if callable(self.make_diff) else ""
         return self.diff_text
 
+    @diff.setter
+    def diff(self, text: str) -> None:
+        self.diff_text = text
+
     @property
     def submitted(self) -> bool:
         return self.action == SUBMIT
