@@ -62,6 +62,17 @@ class TreeSource:
 class GitSource(TreeSource):
     """Layers as they are in a commit, read with `git cat-file`, never touching the working tree."""
 
+    _instances: dict = {}
+
+    @classmethod
+    def at(cls, repo_root: Path | str, rev: str) -> GitSource:
+        """One source per (repository, commit) in a process: a commit's layers never change, so
+        change detection, plan and submit share what each has parsed and composed."""
+        key = (str(Path(repo_root).resolve()), rev)
+        if key not in cls._instances:
+            cls._instances[key] = cls(repo_root, rev)
+        return cls._instances[key]
+
     def __init__(self, repo_root: Path | str, rev: str):
         super().__init__(repo_root)
         self.rev = rev

@@ -138,7 +138,7 @@ def changes(repo: Path | str, base: str, head: str = "HEAD") -> RangeChanges:
         files = {s["path"] for s in shared} | {s["old_path"] for s in shared if s["old_path"]}
         touched = {r.path for r in runs} | {r.old_path for r in runs}
         patterns = resubmit_patterns(repo, mb, head_sha)
-        for path, layers in sorted(dependents(GitSource(repo, head_sha), files).items()):
+        for path, layers in sorted(dependents(GitSource.at(repo, head_sha), files).items()):
             if path not in touched:
                 wanted = any(fnmatch.fnmatch(path, p) or p in ("all", "*") for p in patterns)
                 runs.append(RunChange("affected", path, layers=layers, resubmit=wanted))

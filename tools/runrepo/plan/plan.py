@@ -267,7 +267,7 @@ def plan(repo: Path | str, base: str, head: str = "HEAD", rc: RangeChanges | Non
     """Compose every run the range touches at the merge base and at head; diff, count, check."""
     repo = Path(repo).resolve()
     rc = rc or changes(repo, base, head)
-    at_base, at_head = GitSource(repo, rc.base), GitSource(repo, rc.head)
+    at_base, at_head = GitSource.at(repo, rc.base), GitSource.at(repo, rc.head)
     policy = base_policy(at_base)
     estimate_run = _estimator()
     runs = []

@@ -35,7 +35,18 @@ def run_names(source: TreeSource) -> list[str]:
 
 
 def expand(source: TreeSource, name: str) -> tuple[Resolved | None, list[Finding]]:
-    """Compose and resolve one run; bad input becomes a finding, never an exception."""
+    """Compose and resolve one run; bad input becomes a finding, never an exception.
+
+    Memoised per source (a source's layers never change): plan and submit ask for the same
+    run when finding dependents and again when checking it.
+    """
+    memo = source.__dict__.setdefault("_expanded", {})
+    if name not in memo:
+        memo[name] = _expand(source, name)
+    return memo[name]
+
+
+def _expand(source: TreeSource, name: str) -> tuple[Resolved | None, list[Finding]]:
     file = f"{RUNS}/{name}.yaml"
     try:
         return resolve(compose(source, name)), []
