@@ -51,3 +51,32 @@ def test_missing_package_header_would_nest_under_hydra(repo):
     with pytest.raises(RunrepoError) as e:
         compose(TreeSource(repo), "experiments/gpt3-126m-1node")
     assert e.value.rule == "layer-package" and e.value.file == "runs/cluster/r7z2.yaml"
+
+
+def test_compose_equals_hydra_on_the_benchmark_repository(tmp_path):
+    """Every run of the benchmark's synthetic repository (1,000 by default) composes as in Hydra."""
+    import os
+    import sys
+
+    from hydra import compose as hydra_compose_one
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from omegaconf import OmegaConf
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from synth import make_repo
+
+    n = int(os.environ.get("RUNREPO_PARITY_RUNS", "1000"))
+    repo = make_repo(tmp_path / "bench", n)
+    source = TreeSource(repo)
+    GlobalHydra.instance().clear()
+    checked = 0
+    with initialize_config_dir(config_dir=str(repo / "runs"), version_base="1.3"):
+        for i in range(n):
+            name = f"experiments/synth-{i:04d}"
+            ours = compose(source, name)
+            theirs = OmegaConf.to_container(hydra_compose_one(config_name=name), resolve=False)
+            assert ours.data == theirs, name
+            checked += 1
+    assert checked == n
