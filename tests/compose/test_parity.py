@@ -61,7 +61,6 @@ def test_compose_equals_hydra_on_the_benchmark_repository(tmp_path):
     from hydra import compose as hydra_compose_one
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-
     from omegaconf import OmegaConf
 
     sys.path.insert(0, str(ROOT / "benchmarks"))

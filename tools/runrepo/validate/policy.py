@@ -44,6 +44,7 @@ TOP = {
     "require_max_duration": (lambda v: isinstance(v, bool), "true or false"),
     "integrations": _STR_LIST,
     "persistent_paths": _STR_LIST,
+    "cuda_reserve_mib": _POSITIVE,  # memory the CUDA context and allocator keep from each GPU
     "approvals": (lambda v: isinstance(v, list), "a list of {run, reason, max_gpus, max_gpu_hours}"),
 }
 IMAGES = {
