@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
-from runrepo_testing import ROOT
-
 from runrepo.commands.rules import markdown_table
 from runrepo.rules import all_rules
+from runrepo_testing import ROOT
 
 
 def test_readme_rule_table_matches_the_registry():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..compose import gate
 from ..compose.layers import TreeSource
+from ..compose.resolve import ORDER
 from ..errors import RunrepoError
 from ..releases import NEMO_IMAGE, image_tag, release_of
 from ..rules.platform import PLACEHOLDERS
@@ -30,17 +31,7 @@ RETIRED = {
     "gpu_type": "compute.gpu_type",
     "cpus": "compute.cpus",
 }
-MODERN = (
-    "name",
-    "image",
-    "command",
-    "compute",
-    "scheduling",
-    "integrations",
-    "env_variables",
-    "parameters",
-    "metadata",
-)
+MODERN = ORDER  # the modern top-level fields, in the order render writes them
 DERIVED = {"trainer.devices": "GPUs per node of the cluster", "trainer.num_nodes": "compute.nodes"}
 
 

@@ -5,6 +5,17 @@ from __future__ import annotations
 from . import Hit, rule
 
 
+def _multiple_of(ctx, key: str, size_key: str, size: int, consequence: str = ""):
+    """A `model.<key>` that must divide evenly by a parallel size (the blamed line is <key>'s)."""
+    value = ctx.int_p(f"model.{key}")
+    if value is not None and value % size:
+        yield Hit(
+            ("parameters", "model", key),
+            f"{key}={value} is not divisible by {size_key}={size} "
+            f"({ctx.where('parameters.model.' + size_key)}){consequence}",
+        )
+
+
 @rule(
     "parallel-world",
     "world size is a multiple of TP x PP x CP",
@@ -28,13 +39,7 @@ def parallel_world(ctx):
     fix="parameters:\n  model:\n    num_attention_heads: 12\n    tensor_model_parallel_size: 4",
 )
 def heads_divisible(ctx):
-    heads, tp = ctx.int_p("model.num_attention_heads"), ctx.tp
-    if heads is not None and heads % tp:
-        yield Hit(
-            ("parameters", "model", "num_attention_heads"),
-            f"num_attention_heads={heads} is not divisible by tensor_model_parallel_size={tp} "
-            f"({ctx.where('parameters.model.tensor_model_parallel_size')})",
-        )
+    yield from _multiple_of(ctx, "num_attention_heads", "tensor_model_parallel_size", ctx.tp)
 
 
 @rule(
@@ -45,13 +50,8 @@ def heads_divisible(ctx):
 )
 def layers_divisible(ctx):
     layers, pp = ctx.int_p("model.num_layers"), ctx.pp
-    if layers is not None and layers % pp:
-        yield Hit(
-            ("parameters", "model", "num_layers"),
-            f"num_layers={layers} is not divisible by pipeline_model_parallel_size={pp} "
-            f"({ctx.where('parameters.model.pipeline_model_parallel_size')}); NeMo before 2.0 silently "
-            f"trains {layers // pp * pp} layers",
-        )
+    kept = f"; NeMo before 2.0 silently trains {layers // pp * pp} layers" if layers else ""
+    yield from _multiple_of(ctx, "num_layers", "pipeline_model_parallel_size", pp, kept)
 
 
 # --- Pre-flight rules for the rest of NeMo's parallel layout (appended; see nemo.md's runtime table).
@@ -92,13 +92,9 @@ def expert_parallel_dp(ctx):
     fix="parameters:\n  model:\n    num_query_groups: 4\n    tensor_model_parallel_size: 4",
 )
 def query_groups_tp(ctx):
-    groups, tp = ctx.int_p("model.num_query_groups"), ctx.tp
-    if groups is not None and groups % tp:
-        yield Hit(
-            ("parameters", "model", "num_query_groups"),
-            f"num_query_groups={groups} is not divisible by tensor_model_parallel_size={tp} "
-            f"({ctx.where('parameters.model.tensor_model_parallel_size')}); mcore's TransformerConfig raises",
-        )
+    yield from _multiple_of(
+        ctx, "num_query_groups", "tensor_model_parallel_size", ctx.tp, "; mcore's TransformerConfig raises"
+    )
 
 
 @rule(
@@ -108,13 +104,9 @@ def query_groups_tp(ctx):
     fix="parameters:\n  model:\n    ffn_hidden_size: 5440\n    tensor_model_parallel_size: 2",
 )
 def ffn_divisible_tp(ctx):
-    ffn, tp = ctx.int_p("model.ffn_hidden_size"), ctx.tp
-    if ffn is not None and ffn % tp:
-        yield Hit(
-            ("parameters", "model", "ffn_hidden_size"),
-            f"ffn_hidden_size={ffn} is not divisible by tensor_model_parallel_size={tp} "
-            f"({ctx.where('parameters.model.tensor_model_parallel_size')}); the MLP cannot be split evenly",
-        )
+    yield from _multiple_of(
+        ctx, "ffn_hidden_size", "tensor_model_parallel_size", ctx.tp, "; the MLP cannot be split evenly"
+    )
 
 
 @rule(
