@@ -111,3 +111,14 @@ def test_rules_command_lists_and_explains(cli):
     assert code == 0 and "Fails:" in out and "Fixed:" in out
     code, _, err = cli("rules", "batch-divisble")
     assert code == 2 and "batch-divisible" in err
+
+
+def test_misspelled_nemo_key_is_reported_on_its_line_with_the_spelling(repo, cli):
+    """NeMo ignores `micro_batch_sizee` silently and trains with the default; here it is an error."""
+    text = run_file("case").replace("  model:\n", "  model:\n    micro_batch_sizee: 2\n", 1)
+    write(repo, RUN, text)
+    code, out, _ = cli("check", "--repo", str(repo), RUN)
+    line = line_of(repo, RUN, "micro_batch_sizee")
+    assert code == 1
+    assert f"{RUN}:{line}:5: error[nemo-unknown-key]" in out
+    assert "did you mean `micro_batch_size`?" in out
