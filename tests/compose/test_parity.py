@@ -79,3 +79,18 @@ def test_compose_equals_hydra_on_the_benchmark_repository(tmp_path):
             assert ours.data == theirs, name
             checked += 1
     assert checked == n
+
+
+def test_mapping_onto_a_reference_is_refused_because_hydra_merges_into_the_target(repo):
+    """`x: ${y}` then `x: {k: 1}`: OmegaConf merges onto a copy of `y`: keys nobody wrote for `x` appear."""
+    (repo / "runs" / "ref.yaml").write_text("# @package _global_\nruntarget:\n  a: 1\nrunref: ${runtarget}\n")
+    (repo / "runs" / "experiments" / "ref.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - /ref\n  - _self_\nrunref:\n  k: 2\n"
+    )
+    theirs = hydra_compose(repo / "runs", "experiments/ref")
+    assert theirs.data["runref"] == {"a": 1, "k": 2}  # not what the run file says
+    from runrepo.errors import RunrepoError
+
+    with pytest.raises(RunrepoError) as e:
+        compose(TreeSource(repo), "experiments/ref")
+    assert e.value.rule == "merge-type" and e.value.file == "runs/experiments/ref.yaml" and e.value.line == 5

@@ -9,6 +9,7 @@ here than under Hydra: tests compose every run both ways and compare.
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 
 from ..errors import RunrepoError
@@ -149,8 +150,16 @@ def merge_into(dst: dict, src: dict, layer: Layer, prov: dict, path: tuple = ())
                 prov[p] = Origin(layer.file, *where)
             merge_into(merged, value, layer, prov, p)
             continue
-        if {type(old), type(value)} == {dict, list}:  # OmegaConf: "Cannot merge DictConfig with ListConfig"
+        interpolated = isinstance(old, str) and _NODE_REF.fullmatch(old) is not None and isinstance(value, dict)
+        if {type(old), type(value)} == {dict, list} or interpolated:
+            # OmegaConf refuses dict/list merges, and merges a mapping onto a copy of what a `${key}`
+            # reference points at (keys nobody wrote here appear): both compose unlike they read
             was, now = ("a mapping", "a list") if isinstance(old, dict) else ("a list", "a mapping")
+            if interpolated:
+                was, now = (
+                    f"the reference {old!r}",
+                    "a mapping (Hydra would merge it with the referenced mapping's keys)",
+                )
             at = Origin(layer.file, *(where or (1, 1)))
             raise RunrepoError(
                 "merge-type",
@@ -169,6 +178,7 @@ def merge_into(dst: dict, src: dict, layer: Layer, prov: dict, path: tuple = ())
 
 
 _ABSENT = object()
+_NODE_REF = re.compile(r"\$\{\s*[^:${}\s]+\s*\}")  # `${a.b}`: a reference, not a resolver call
 
 
 def _children(value):
