@@ -7,11 +7,21 @@ Kept out of conftest.py: several test folders have a conftest of their own, and
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from runrepo.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
+# git in temporary repositories: a fixed identity, and no user or system config leaking in
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
 CORPUS = ROOT.parent / "shared" / "corpus"
 
 

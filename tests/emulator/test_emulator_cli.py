@@ -43,8 +43,13 @@ def _base_env() -> dict[str, str]:
 
 
 def _start(args: list[str]) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "runrepo.emulator", *args], env=_base_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runrepo.emulator", *args],
+        env=_base_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline().strip()
     match = re.fullmatch(r"emulator listening on (http://127\.0\.0\.1:\d+/graphql)", line)
     if not match:
@@ -59,8 +64,7 @@ def _mcli_run(endpoint: str, tmp_path: Path) -> subprocess.CompletedProcess:
     run_file = tmp_path / "run.yaml"
     run_file.write_text(RUN_YAML)
     env = {**_base_env(), **mcli_env(endpoint, config_dir=tmp_path / "mosaic"), "HOME": str(tmp_path)}
-    return subprocess.run([mcli_bin, "run", "-f", str(run_file)], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([mcli_bin, "run", "-f", str(run_file)], env=env, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.timeout(180)
@@ -77,8 +81,7 @@ def test_mcli_run_cli_against_emulator_process(tmp_path):
         assert (res["clusterName"], res["gpus"], res["nodes"], res["gpuType"]) == ("r7z2", 16, 2, "a100_80gb")
         assert run["priority"] == "low" and run["maxRetries"] == 1
         assert run["details"]["metadata"] == {"git_sha": "abc123"}
-        assert run["details"]["originalRunInput"]["envVariables"] == [
-            {"envKey": "NCCL_DEBUG", "envValue": "WARN"}]
+        assert run["details"]["originalRunInput"]["envVariables"] == [{"envKey": "NCCL_DEBUG", "envValue": "WARN"}]
 
         # Faults set at runtime over HTTP: the CLI, too, reports success and leaves a duplicate.
         base = endpoint.removesuffix("/graphql")
@@ -97,8 +100,18 @@ def test_mcli_run_cli_against_emulator_process(tmp_path):
 def test_sigint_stops_cleanly_with_faults_from_flags(tmp_path):
     faults = tmp_path / "faults.json"
     faults.write_text(json.dumps({"seed": 3, "rules": [{"kind": "drop", "probability": 0.5}]}))
-    proc, endpoint = _start(["--state", str(tmp_path / "s.json"), "--latency-ms", "10",
-                             "--fault", "429,op=getClusters,count=2", "--faults-file", str(faults)])
+    proc, endpoint = _start(
+        [
+            "--state",
+            str(tmp_path / "s.json"),
+            "--latency-ms",
+            "10",
+            "--fault",
+            "429,op=getClusters,count=2",
+            "--faults-file",
+            str(faults),
+        ]
+    )
     try:
         plan = requests.get(endpoint.replace("/graphql", "/_faults"), timeout=5).json()
         assert plan["latency_ms"] == 10 and plan["seed"] == 3

@@ -105,7 +105,10 @@ def _create(emulator, run_input):
 
 
 GOOD_INPUT = {
-    "runName": "ok-run", "image": "img:1", "command": "true", "compute": {"cluster": "r9z1", "gpus": 8},
+    "runName": "ok-run",
+    "image": "img:1",
+    "command": "true",
+    "compute": {"cluster": "r9z1", "gpus": 8},
 }
 
 

@@ -9,7 +9,11 @@ def test_create_and_get_round_trip(mcli, run_config, emulator, base_run):
     created = mcli.create_run(run_config())
     assert created.name.startswith("nemo-gpt-test-") and len(created.name) == len("nemo-gpt-test-") + 6
     assert (created.status.value, created.cluster, created.gpus, created.gpu_type) == (
-        "PENDING", "r1z1", 8, "a100_40gb")
+        "PENDING",
+        "r1z1",
+        8,
+        "a100_40gb",
+    )
 
     [fetched] = mcli.get_runs(include_details=True)
     assert fetched.name == created.name

@@ -31,16 +31,40 @@ def rows() -> list[dict]:
 def measured_spec(r: dict) -> dict:
     h, a = r["hidden_size"], r["num_attention_heads"]
     return {
-        "layers": r["num_layers"], "hidden": h, "heads": a, "ffn": r["ffn_hidden_size"], "kv_channels": h // a,
-        "query_groups": a, "seq": r["seq_length"], "vocab_raw": r["vocab"], "vocab": r["vocab"],
-        "micro_batch": r["micro_batch_size"], "num_microbatches": r["num_microbatches"],
+        "layers": r["num_layers"],
+        "hidden": h,
+        "heads": a,
+        "ffn": r["ffn_hidden_size"],
+        "kv_channels": h // a,
+        "query_groups": a,
+        "seq": r["seq_length"],
+        "vocab_raw": r["vocab"],
+        "vocab": r["vocab"],
+        "micro_batch": r["micro_batch_size"],
+        "num_microbatches": r["num_microbatches"],
         "global_batch": r["micro_batch_size"] * r["num_microbatches"],
-        "tp": 1, "pp": 1, "vp": None, "cp": 1, "dp": 1, "sequence_parallel": False,
-        "gated": False, "bias": True, "learned_positions": True, "tied_embeddings": False,
-        "precision": "bf16", "o2": True, "distributed_optimizer": r["distributed_optimizer"],
-        "optimizer_temporaries": True, "recompute": r["recompute"], "recompute_method": "uniform",
-        "recompute_layers": 1, "attention": "unfused", "softmax_bytes": 4,
-        "attention_dropout": 0.1, "hidden_dropout": 0.1, "assumptions": [],
+        "tp": 1,
+        "pp": 1,
+        "vp": None,
+        "cp": 1,
+        "dp": 1,
+        "sequence_parallel": False,
+        "gated": False,
+        "bias": True,
+        "learned_positions": True,
+        "tied_embeddings": False,
+        "precision": "bf16",
+        "o2": True,
+        "distributed_optimizer": r["distributed_optimizer"],
+        "optimizer_temporaries": True,
+        "recompute": r["recompute"],
+        "recompute_method": "uniform",
+        "recompute_layers": 1,
+        "attention": "unfused",
+        "softmax_bytes": 4,
+        "attention_dropout": 0.1,
+        "hidden_dropout": 0.1,
+        "assumptions": [],
     }
 
 
@@ -81,5 +105,7 @@ def test_error_table(capsys):
         est = memory(measured_spec(r), H200_MIB)
         peak = r.get("peak_bytes")
         err = f"{est['per_gpu_bytes'] / peak - 1:+.1%}" if peak else "  -  "
-        print(f"{r['name']:28} est {est['per_gpu_bytes'] / GiB:7.2f} GiB  measured "
-              f"{(peak or 0) / GiB:7.2f} GiB  {err:>6}  {'fits' if est['fits'] else 'OOM':4} ({r['status']})")
+        print(
+            f"{r['name']:28} est {est['per_gpu_bytes'] / GiB:7.2f} GiB  measured "
+            f"{(peak or 0) / GiB:7.2f} GiB  {err:>6}  {'fits' if est['fits'] else 'OOM':4} ({r['status']})"
+        )

@@ -10,13 +10,24 @@ from runrepo.estimate import estimate_run, max_time_seconds, memory, param_count
 from runrepo.estimate.shape import padded_vocab
 
 MODEL = {
-    "num_layers": 24, "hidden_size": 2048, "ffn_hidden_size": 8192, "num_attention_heads": 16,
-    "encoder_seq_length": 2048, "max_position_embeddings": 2048, "micro_batch_size": 4, "global_batch_size": 256,
-    "tensor_model_parallel_size": 1, "pipeline_model_parallel_size": 1, "megatron_amp_O2": True,
-    "tokenizer": {"library": "megatron", "type": "GPT2BPETokenizer"}, "optim": {"name": "fused_adam"},
+    "num_layers": 24,
+    "hidden_size": 2048,
+    "ffn_hidden_size": 8192,
+    "num_attention_heads": 16,
+    "encoder_seq_length": 2048,
+    "max_position_embeddings": 2048,
+    "micro_batch_size": 4,
+    "global_batch_size": 256,
+    "tensor_model_parallel_size": 1,
+    "pipeline_model_parallel_size": 1,
+    "megatron_amp_O2": True,
+    "tokenizer": {"library": "megatron", "type": "GPT2BPETokenizer"},
+    "optim": {"name": "fused_adam"},
 }
-PARAMS = {"trainer": {"precision": "bf16", "devices": 8, "num_nodes": 1, "max_steps": 1000,
-                      "max_time": "00:23:30:00"}, "model": MODEL}
+PARAMS = {
+    "trainer": {"precision": "bf16", "devices": 8, "num_nodes": 1, "max_steps": 1000, "max_time": "00:23:30:00"},
+    "model": MODEL,
+}
 
 
 def spec(world=8, **model):
@@ -45,8 +56,11 @@ def test_each_choice_moves_memory_the_right_way():
     base = total()
     assert total(optim={"name": "distributed_fused_adam"}) < base
     assert total(activations_checkpoint_granularity="selective") < base
-    assert total(activations_checkpoint_granularity="full", activations_checkpoint_method="uniform",
-                 activations_checkpoint_num_layers=1) < total(activations_checkpoint_granularity="selective")
+    assert total(
+        activations_checkpoint_granularity="full",
+        activations_checkpoint_method="uniform",
+        activations_checkpoint_num_layers=1,
+    ) < total(activations_checkpoint_granularity="selective")
     assert total(mcore_gpt=True, transformer_engine=True) < base  # flash attention: no a·s² tensors
     assert total(micro_batch_size=8, global_batch_size=512) > base
     tp2 = total(tensor_model_parallel_size=2)
@@ -64,8 +78,9 @@ def test_distributed_optimizer_is_6_plus_12_over_dp_bytes_per_parameter():
     b, n = mem["breakdown"], mem["stages"][0]["params"]
     assert (b["weights"] + b["gradients"] + b["optimizer_state"]) / n == pytest.approx(6 + 12 / 64, rel=1e-6)
     plain = memory(spec(world=64), 81920)
-    assert (plain["breakdown"]["weights"] + plain["breakdown"]["gradients"]
-            + plain["breakdown"]["optimizer_state"]) / n == pytest.approx(18, rel=1e-6)
+    assert (
+        plain["breakdown"]["weights"] + plain["breakdown"]["gradients"] + plain["breakdown"]["optimizer_state"]
+    ) / n == pytest.approx(18, rel=1e-6)
 
 
 def test_pipeline_stages_first_holds_microbatches_last_holds_logits():
@@ -89,8 +104,12 @@ def test_max_time_forms():
 
 
 def test_estimate_run_reports_layout_params_memory_and_budget():
-    run = {"image": "nvcr.io/nvidia/nemo:24.05", "compute": {"gpu_type": "a100_80gb", "gpus": 8},
-           "scheduling": {"max_duration": 24}, "parameters": copy.deepcopy(PARAMS)}
+    run = {
+        "image": "nvcr.io/nvidia/nemo:24.05",
+        "compute": {"gpu_type": "a100_80gb", "gpus": 8},
+        "scheduling": {"max_duration": 24},
+        "parameters": copy.deepcopy(PARAMS),
+    }
     est = estimate_run(run, {"gpus_per_node": 8, "gpu_memory_mib": 81920})
     assert est["release"] == "2.0" and est["layout"]["dp"] == 8 and est["fits"] is True
     assert est["budget"]["tokens_per_step"] == 256 * 2048 and est["budget"]["gpu_hours_budget"] == 192

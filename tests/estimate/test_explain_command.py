@@ -23,9 +23,19 @@ def explain(*args: str) -> tuple[int, str, str]:
 def test_text_names_layout_size_memory_and_budget():
     code, out, _ = explain(str(REPO / RUN))
     assert code == 0
-    for text in ("16 GPUs = TP 1 x PP 1 x CP 1 x DP 16", "parameters: 0.125 B", "padded to 50,304",
-                 "optimizer state", "activations kept", "usable", "fits", "assumptions:",
-                 "tokens per step: 524,288", "steps: 100,000", "GPU-hours per attempt: 384"):
+    for text in (
+        "16 GPUs = TP 1 x PP 1 x CP 1 x DP 16",
+        "parameters: 0.125 B",
+        "padded to 50,304",
+        "optimizer state",
+        "activations kept",
+        "usable",
+        "fits",
+        "assumptions:",
+        "tokens per step: 524,288",
+        "steps: 100,000",
+        "GPU-hours per attempt: 384",
+    ):
         assert text in out, text
 
 

@@ -32,14 +32,8 @@ NAMES = (
     "NGC_API_KEY",
     "DATABRICKS_TOKEN",
 )
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
+from runrepo_testing import GIT_ENV  # noqa: E402
+
 RUN = """\
 # @package _global_
 defaults:

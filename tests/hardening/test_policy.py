@@ -12,15 +12,7 @@ from corpus_util import cli as run_cli
 from runrepo.compose.layers import GitSource, TreeSource
 from runrepo.errors import RunrepoError
 from runrepo.validate import policy as pol
-
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
+from runrepo_testing import GIT_ENV  # noqa: E402
 
 
 def git(repo, *args):

@@ -7,16 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from runrepo_testing import ROOT
+from runrepo_testing import GIT_ENV, ROOT
 
-ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
+ENV = GIT_ENV
 
 
 def git(repo: Path, *args: str) -> str:

@@ -53,8 +53,14 @@ def corpus(*parts: str) -> Path:
 
 
 def run_text(body: str, nemo="v2_0", cluster="r7z2", node="single_node", model="gpt3_126m", data=True) -> str:
-    groups = [f"/nemo: {nemo}" if nemo else None, "/base", f"/cluster: {cluster}", f"/node: {node}",
-              f"/model: {model}" if model else None, "/data: pile" if data else None]
+    groups = [
+        f"/nemo: {nemo}" if nemo else None,
+        "/base",
+        f"/cluster: {cluster}",
+        f"/node: {node}",
+        f"/model: {model}" if model else None,
+        "/data: pile" if data else None,
+    ]
     lines = ["# @package _global_", "defaults:"] + [f"  - {g}" for g in groups if g] + ["  - _self_", "name: t-run"]
     return "\n".join(lines) + "\n" + body.strip("\n") + "\n"
 

@@ -40,12 +40,18 @@ def load_default(release: str) -> dict:
 def write_run(repo, name: str, params: dict, *, release="2.0", nodes=1, cluster="r7z2", **top) -> str:
     hours = (max_time_seconds(params["trainer"].get("max_time")) or 0) / 3600
     run = {
-        "defaults": ["/base", {"/cluster": cluster}, {"/node": "single_node" if nodes == 1 else "multi_node"},
-                     "_self_"],
+        "defaults": [
+            "/base",
+            {"/cluster": cluster},
+            {"/node": "single_node" if nodes == 1 else "multi_node"},
+            "_self_",
+        ],
         "name": name,
         "image": f"nvcr.io/nvidia/nemo:{DEFAULTS[release]}",
-        "runrepo": {"nemo_release": release,
-                    "pretraining_script": f"{SCRIPT[release]}/examples/nlp/language_modeling/megatron_gpt_pretraining.py"},
+        "runrepo": {
+            "nemo_release": release,
+            "pretraining_script": f"{SCRIPT[release]}/examples/nlp/language_modeling/megatron_gpt_pretraining.py",
+        },
         "compute": {"nodes": nodes},
         "scheduling": {"max_duration": max(24, math.ceil(hours) + 1)},
         "parameters": params,
@@ -61,8 +67,12 @@ def write_run(repo, name: str, params: dict, *, release="2.0", nodes=1, cluster=
 
 def big_policy(repo):
     """The launcher's 175b runs on 1,024 GPUs for 26 days: an acceptance policy that admits it."""
-    repo.policy(max_gpus_per_run=1024, max_gpu_hours_per_run=10_000_000, max_gpu_hours_per_pr=10_000_000,
-                max_duration_hours=1000)
+    repo.policy(
+        max_gpus_per_run=1024,
+        max_gpu_hours_per_run=10_000_000,
+        max_gpu_hours_per_pr=10_000_000,
+        max_duration_hours=1000,
+    )
 
 
 @pytest.mark.parametrize("name", PRESETS)
@@ -71,7 +81,7 @@ def test_launcher_preset_passes_every_rule_and_fits(repo, name):
     params, nodes = load_preset(name)
     rel = write_run(repo, f"preset-{name.replace('_', '-')}", params, nodes=nodes)
     assert errors(composed(repo.check(rel))) == []
-    resolved, _ = expand(TreeSource(repo.root), rel[len("runs/"):-len(".yaml")])
+    resolved, _ = expand(TreeSource(repo.root), rel[len("runs/") : -len(".yaml")])
     est = estimate_run(resolved.run, resolved.tool)
     assert est["fits"] is True and est["memory"]["fraction"] < 1.0, est["summary"]
     assert est["layout"]["world_size"] == nodes * 8
@@ -79,8 +89,9 @@ def test_launcher_preset_passes_every_rule_and_fits(repo, name):
 
 @pytest.mark.parametrize("release", sorted(DEFAULTS))
 def test_nemo_default_config_passes_under_its_release(repo, release):
-    rel = write_run(repo, f"nemo-default-{release.replace('.', '-')}", load_default(release), release=release,
-                    cluster="one_gpu")
+    rel = write_run(
+        repo, f"nemo-default-{release.replace('.', '-')}", load_default(release), release=release, cluster="one_gpu"
+    )
     findings = composed(repo.check(rel))
     assert errors(findings) == []
     # NeMo's defaults leave the tokenizer files null: a warning, since NeMo downloads them
@@ -114,8 +125,12 @@ BROKEN = [
     ("rampup-batch-size", "126m", {"model.rampup_batch_size": [32, 48, 1000]}, {}),
     ("accumulate-grad-batches", "126m", {"trainer.accumulate_grad_batches": 2}, {}),
     ("hidden-divisible-heads", "126m", {"model.hidden_size": 760}, {}),
-    ("recompute-config", "5b", {"model.activations_checkpoint_granularity": "selective",
-                                "model.activations_checkpoint_num_layers": 1}, {}),
+    (
+        "recompute-config",
+        "5b",
+        {"model.activations_checkpoint_granularity": "selective", "model.activations_checkpoint_num_layers": 1},
+        {},
+    ),
     ("ub-overlap-sp", "5b", {"model.ub_tp_comm_overlap": True}, {}),
     ("grad-accum-fusion", "126m", {"model.megatron_amp_O2": False}, {}),
     ("fp16-o2", "126m", {"trainer.precision": 16, "model.optim.name": "fused_adam"}, {}),
@@ -126,8 +141,12 @@ BROKEN = [
     ("max-time-format", "40b", {"trainer.max_time": 1335600}, {}),  # `max_time: 6:11:00:00` unquoted
     ("max-time-duration", "175b", {}, {"scheduling__max_duration": 600}),
     ("resume-checkpoint", "126m", {}, {"scheduling__preemptible": True}),
-    ("multi-node-launcher", "126m", {}, {"integrations": [{"integration_type": "pip_packages",
-                                                           "packages": ["wandb"]}]}),
+    (
+        "multi-node-launcher",
+        "126m",
+        {},
+        {"integrations": [{"integration_type": "pip_packages", "packages": ["wandb"]}]},
+    ),
     ("data-prefix", "175b", {"model.data.data_prefix": ["/data/my-gpt3_00_text_document", 0.5]}, {}),
     ("splits-string", "126m", {"model.data.splits_string": "99990,10,0"}, {}),
     ("tokenizer-files", "126m", {"model.tokenizer.merge_file": None}, {}),
@@ -153,13 +172,23 @@ def test_broken_copies_cover_every_rule():
     assert sorted({b[0] for b in BROKEN}) == MINE
 
 
-@pytest.mark.parametrize("rule_id,release,changes", [
-    ("vp-needs-o2", "1.13", {"model.virtual_pipeline_model_parallel_size": 2,
-                             "model.pipeline_model_parallel_size": 1}),
-    ("fp16-o2", "1.23", {"model.megatron_amp_O2": True}),
-    ("data-prefix", "1.11", {"model.data.data_prefix": {"train": list(DATA), "validation": list(DATA), "test": list(DATA)}}),
-    ("recompute-config", "1.11", {"model.activations_checkpoint_granularity": "full"}),
-])
+@pytest.mark.parametrize(
+    "rule_id,release,changes",
+    [
+        (
+            "vp-needs-o2",
+            "1.13",
+            {"model.virtual_pipeline_model_parallel_size": 2, "model.pipeline_model_parallel_size": 1},
+        ),
+        ("fp16-o2", "1.23", {"model.megatron_amp_O2": True}),
+        (
+            "data-prefix",
+            "1.11",
+            {"model.data.data_prefix": {"train": list(DATA), "validation": list(DATA), "test": list(DATA)}},
+        ),
+        ("recompute-config", "1.11", {"model.activations_checkpoint_granularity": "full"}),
+    ],
+)
 def test_broken_default_is_caught(repo, rule_id, release, changes):
     params = load_default(release)
     for dotted, value in changes.items():

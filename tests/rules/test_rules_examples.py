@@ -9,11 +9,24 @@ from rulekit import composed, hits, run_text
 from runrepo.rules import all_rules
 
 MINE = sorted(
-    r.id for r in all_rules().values()
+    r.id
+    for r in all_rules().values()
     if r.family in ("nemo", "data", "memory")
-    or r.id in ("expert-parallel-dp", "query-groups-tp", "ffn-divisible-tp", "vp-layers", "vp-pipeline-size",
-                "vp-needs-o2", "interleaved-microbatches", "sequence-parallel-tp", "seq-divisible-tp",
-                "seq-divisible-cp", "rampup-batch-size", "accumulate-grad-batches")
+    or r.id
+    in (
+        "expert-parallel-dp",
+        "query-groups-tp",
+        "ffn-divisible-tp",
+        "vp-layers",
+        "vp-pipeline-size",
+        "vp-needs-o2",
+        "interleaved-microbatches",
+        "sequence-parallel-tp",
+        "seq-divisible-tp",
+        "seq-divisible-cp",
+        "rampup-batch-size",
+        "accumulate-grad-batches",
+    )
 )
 
 
@@ -21,7 +34,7 @@ def _run(fragment: str) -> str:
     data = yaml.safe_load(fragment) or {}
     layers = {"data": "data_prefix" not in fragment}  # the data layer's list cannot merge with a mapping
     for entry in data.pop("defaults", []):
-        (group, option), = entry.items()
+        ((group, option),) = entry.items()
         layers[group.strip("/")] = option
     return run_text(yaml.safe_dump(data, sort_keys=False) if data else "", **layers)
 

@@ -27,14 +27,8 @@ if str(TOOLS) not in sys.path:  # not pip-installed: use the source tree
 from runrepo.emulator import MCLI_ENV_CONFLICTS, mcli_env, running_emulator  # noqa: E402
 
 ZERO = "0" * 40
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
+from runrepo_testing import GIT_ENV  # noqa: E402
+
 BUNDLED = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "runs" / "experiments").glob("*.yaml"))
 FAST = ("--retry-wait", "0.01", "--timeout", "10", "--attempts", "4")
 
@@ -71,8 +65,7 @@ class Repo:
 
     def git(self, *args: str) -> str:
         env = {**os.environ, **GIT_ENV}
-        return subprocess.run(["git", *args], cwd=self.path, check=True, capture_output=True, text=True,
-                              env=env).stdout
+        return subprocess.run(["git", *args], cwd=self.path, check=True, capture_output=True, text=True, env=env).stdout
 
     def write(self, rel: str, text: str) -> str:
         p = self.path / rel

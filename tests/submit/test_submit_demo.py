@@ -12,8 +12,14 @@ from submit_helpers import ROOT, TOOLS
 def test_demo_checks_submits_twice_and_duplicates_nothing(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MOSAICML_", "MCLI_"))}
     env.update(HOME=str(tmp_path), PYTHONPATH=str(TOOLS))
-    done = subprocess.run([sys.executable, "-m", "runrepo.cli", "demo", "--repo", str(ROOT)], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "runrepo.cli", "demo", "--repo", str(ROOT)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     for section in ("runrepo check --all", "emulator", "every bundled run", "nothing is created twice", "stopped"):

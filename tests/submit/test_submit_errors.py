@@ -54,8 +54,13 @@ def test_unreachable_endpoint_fails_in_seconds(repo, emu, tmp_path):
     """A real process, so the time includes mcli's import and nothing can hang at exit."""
     env = cli_env(emu, tmp_path, MOSAICML_API_ENDPOINT=f"http://127.0.0.1:{_closed_port()}/graphql")
     start = time.monotonic()
-    done = subprocess.run([*runrepo_cmd(), "submit", "--repo", str(repo.path), "--base", ZERO],
-                          env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*runrepo_cmd(), "submit", "--repo", str(repo.path), "--base", ZERO],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     elapsed = time.monotonic() - start
     assert done.returncode == 1, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith("runs/") and ": failed:" in line]
@@ -67,8 +72,11 @@ def test_unreachable_endpoint_fails_in_seconds(repo, emu, tmp_path):
 def test_platform_validation_error_fails_that_run_only(repo, emu):
     c0 = repo.head()
     # 64 GPUs on r1z1: `check` accepts it, but the platform's r1z1 has 32 GPUs.
-    repo.write(BIG, run_text("too-big", cluster="r1z1").replace("/node: single_node", "/node: multi_node")
-               + "compute:\n  nodes: 8\n")
+    repo.write(
+        BIG,
+        run_text("too-big", cluster="r1z1").replace("/node: single_node", "/node: multi_node")
+        + "compute:\n  nodes: 8\n",
+    )
     repo.write("runs/experiments/fine.yaml", run_text("fine"))
     c1 = repo.commit("one the platform refuses")
     code, data, err = submit(repo, "--base", c0, "--head", c1)
@@ -110,9 +118,24 @@ def test_auto_base_without_history_needs_a_fallback(repo, emu):
 
 def test_auto_base_with_the_platform_down_reports_every_run_of_the_fallback_range(repo, emu, tmp_path):
     env = cli_env(emu, tmp_path, MOSAICML_API_ENDPOINT=f"http://127.0.0.1:{_closed_port()}/graphql")
-    done = subprocess.run([*runrepo_cmd(), "submit", "--repo", str(repo.path), "--base", "auto",
-                           "--fallback-base", ZERO, "--format", "json"], env=env, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [
+            *runrepo_cmd(),
+            "submit",
+            "--repo",
+            str(repo.path),
+            "--base",
+            "auto",
+            "--fallback-base",
+            ZERO,
+            "--format",
+            "json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert "--base auto needs the platform: cannot reach" in done.stderr
     import json

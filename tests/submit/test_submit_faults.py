@@ -133,7 +133,9 @@ def _check_exact(emu, expected: set, where: str) -> Counter:
     for key, runs in live.items():
         assert len(runs) == 1, f"{where}: {len(runs)} live copies of {key}"
         assert runs[0] is ids[key][0], f"{where}: the kept copy of {key} is not the earliest"
-    return Counter(total=sum(len(v) for v in ids.values()), deleted=sum(r["isDeleted"] for v in ids.values() for r in v))
+    return Counter(
+        total=sum(len(v) for v in ids.values()), deleted=sum(r["isDeleted"] for v in ids.values() for r in v)
+    )
 
 
 @pytest.mark.timeout(1800)
@@ -189,10 +191,18 @@ def test_random_fault_schedules(world):
             retry.RETRY_EXCEPTIONS = set()
             counts = _check_exact(emu, expected, where + " at the end")
             log = emu.requests()
-            stats.update(schedules=1, killed=first == "killed", races=racers == 2, mcli_retry=mcli_retry,
-                         slow_answers=slow, reruns=reruns,
-                         runs_stored=counts["total"], duplicates_removed=counts["deleted"],
-                         requests=len(log), faults_fired=sum(1 for e in log if e["fault"]))
+            stats.update(
+                schedules=1,
+                killed=first == "killed",
+                races=racers == 2,
+                mcli_retry=mcli_retry,
+                slow_answers=slow,
+                reruns=reruns,
+                runs_stored=counts["total"],
+                duplicates_removed=counts["deleted"],
+                requests=len(log),
+                faults_fired=sum(1 for e in log if e["fault"]),
+            )
     stats["lost_runs"] = 0  # asserted per schedule by _check_exact
     stats["surviving_duplicates"] = 0
     stats["seconds"] = round(time.monotonic() - started, 1)

@@ -86,8 +86,10 @@ def test_a_cluster_overlay_edit_resubmits_only_with_the_trailer(repo, emu):
     c2 = repo.commit("r7z2: tune again\n\nRunrepo-Resubmit: runs/experiments/gpt3-126m-1node.yaml")
     code, data, _ = submit(repo, "--base", c1, "--head", c2)
     assert code == 0, data
-    assert statuses(data) == {"runs/experiments/gpt3-126m-1node.yaml": "created",
-                              "runs/experiments/gpt3-126m-2node.yaml": "skipped"}
+    assert statuses(data) == {
+        "runs/experiments/gpt3-126m-1node.yaml": "created",
+        "runs/experiments/gpt3-126m-2node.yaml": "skipped",
+    }
     repo.edit("runs/cluster/r7z2.yaml", "INFO", "VERSION")
     c3 = repo.commit("r7z2: and again\n\nRunrepo-Resubmit: runs/experiments/*")
     code, data, _ = submit(repo, "--base", c2, "--head", c3)

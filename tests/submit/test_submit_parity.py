@@ -32,11 +32,17 @@ def test_run_input_matches_mcli_run(run_file, repo, emu, tmp_path):
     path.write_text(rendered.getvalue())
     mcli = Path(sys.executable).with_name("mcli")  # the venv's official CLI
     mcli = str(mcli) if mcli.exists() else shutil.which("mcli") or "mcli"
-    done = subprocess.run([mcli, "run", "-f", str(path), "--no-follow"], env=cli_env(emu, tmp_path),
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [mcli, "run", "-f", str(path), "--no-follow"],
+        env=cli_env(emu, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    theirs = next(r for r in emu.runs() if r["id"] != ours["id"] and
-                  r["details"]["metadata"].get("runrepo_path") == run_file)
+    theirs = next(
+        r for r in emu.runs() if r["id"] != ours["id"] and r["details"]["metadata"].get("runrepo_path") == run_file
+    )
 
     def body(record):
         return {k: v for k, v in record["details"]["originalRunInput"].items() if k != "metadata"}
@@ -44,6 +50,6 @@ def test_run_input_matches_mcli_run(run_file, repo, emu, tmp_path):
     assert body(ours) == body(theirs)
     # metadata: submit adds where the run came from, on top of what render prints
     assert {k: v for k, v in ours["details"]["metadata"].items() if k in theirs["details"]["metadata"]} == (
-        theirs["details"]["metadata"])
-    assert set(ours["details"]["metadata"]) - set(theirs["details"]["metadata"]) == {
-        "runrepo_commit", "runrepo_base"}
+        theirs["details"]["metadata"]
+    )
+    assert set(ours["details"]["metadata"]) - set(theirs["details"]["metadata"]) == {"runrepo_commit", "runrepo_base"}

@@ -57,9 +57,10 @@ def test_two_submitters_at_once_in_threads(repo, emu):
     selection = _selection(repo)
     results = {}
     with mcli_session():
-        threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, _submitter(Racing(timeout=30))
-                                                                           .run(selection)))
-                   for i in range(2)]
+        threads = [
+            threading.Thread(target=lambda i=i: results.__setitem__(i, _submitter(Racing(timeout=30)).run(selection)))
+            for i in range(2)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -82,8 +83,9 @@ def test_two_submitter_processes_at_once(repo, emu, tmp_path):
     emu.set_faults(rules=["latency,ms=150,op=createRun"])
     env = cli_env(emu, tmp_path)
     cmd = [*runrepo_cmd(), "submit", "--repo", str(repo.path), "--base", ZERO, "--retry-wait", "0.05"]
-    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     assert live_paths(emu) == sorted([*BUNDLED, *MANY])

@@ -73,8 +73,17 @@ def _substitute(value, ctx: dict) -> str:
     return EXPR.sub(one, text)
 
 
-def run_job(workspace: Path, tmp: Path, endpoint: str, *, event_name: str, event: dict, sha: str,
-            secrets: dict, inputs: dict | None = None) -> list[dict]:
+def run_job(
+    workspace: Path,
+    tmp: Path,
+    endpoint: str,
+    *,
+    event_name: str,
+    event: dict,
+    sha: str,
+    secrets: dict,
+    inputs: dict | None = None,
+) -> list[dict]:
     """Run the job's steps like the GitHub runner would (bash -eo pipefail, GITHUB_* files)."""
     wf = workflow()
     [job] = wf["jobs"].values()
@@ -84,16 +93,34 @@ def run_job(workspace: Path, tmp: Path, endpoint: str, *, event_name: str, event
     shim.parent.mkdir(exist_ok=True)
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m runrepo.cli "$@"\n')
     shim.chmod(0o755)
-    ctx = {"github": {"event_name": event_name, "event": event, "sha": sha, "repository": "acme/runs",
-                      "ref": "refs/heads/main"},
-           "secrets": secrets, "inputs": inputs or {}}
+    ctx = {
+        "github": {
+            "event_name": event_name,
+            "event": event,
+            "sha": sha,
+            "repository": "acme/runs",
+            "ref": "refs/heads/main",
+        },
+        "secrets": secrets,
+        "inputs": inputs or {},
+    }
     base_env = {
-        "PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp), "LANG": "C.UTF-8",
-        "PYTHONPATH": str(TOOLS), "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": event_name,
-        "GITHUB_EVENT_PATH": str(tmp / "event.json"), "GITHUB_SHA": sha, "GITHUB_REPOSITORY": "acme/runs",
-        "GITHUB_REF": "refs/heads/main", "GITHUB_WORKSPACE": str(workspace), "RUNNER_TEMP": str(tmp),
+        "PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(tmp),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(TOOLS),
+        "CI": "true",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": event_name,
+        "GITHUB_EVENT_PATH": str(tmp / "event.json"),
+        "GITHUB_SHA": sha,
+        "GITHUB_REPOSITORY": "acme/runs",
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_WORKSPACE": str(workspace),
+        "RUNNER_TEMP": str(tmp),
         # the stand-in's platform: the emulator (the real runner reaches the real API)
-        "MOSAICML_API_ENDPOINT": endpoint, "MCLI_CONFIG_DIR": str(tmp / "mosaic"),
+        "MOSAICML_API_ENDPOINT": endpoint,
+        "MCLI_CONFIG_DIR": str(tmp / "mosaic"),
         "MCLI_CONFIG_PATH": str(tmp / "mosaic" / "mcli_config"),
     }
     for scope in (wf, job):
@@ -114,10 +141,23 @@ def run_job(workspace: Path, tmp: Path, endpoint: str, *, event_name: str, event
         env.update({k: _substitute(v, ctx) for k, v in (step.get("env") or {}).items()})
         script = tmp / f"step-{n}.sh"
         script.write_text(step["run"])
-        done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=workspace,
-                              env=env, capture_output=True, text=True, timeout=300)
-        results.append({"name": name, "code": done.returncode, "stdout": done.stdout, "stderr": done.stderr,
-                        "summary": files["GITHUB_STEP_SUMMARY"].read_text()})
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        results.append(
+            {
+                "name": name,
+                "code": done.returncode,
+                "stdout": done.stdout,
+                "stderr": done.stderr,
+                "summary": files["GITHUB_STEP_SUMMARY"].read_text(),
+            }
+        )
         if done.returncode:
             break
     return results
@@ -127,8 +167,11 @@ def _push(repo, emu, tmp: Path, before: str, after: str, secrets: dict) -> dict:
     event = {"before": before, "after": after, "ref": "refs/heads/main", "repository": {"full_name": "acme/runs"}}
     steps = run_job(repo.path, tmp, emu.endpoint, event_name="push", event=event, sha=after, secrets=secrets)
     skipped = {s["name"]: s["skipped"] for s in steps if "skipped" in s}
-    assert set(skipped) == {"actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683",
-                            "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065", "Install"}
+    assert set(skipped) == {
+        "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683",
+        "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065",
+        "Install",
+    }
     [submit_step] = [s for s in steps if "skipped" not in s]
     return submit_step
 
@@ -177,11 +220,16 @@ def test_without_the_secret_it_is_a_notice_not_a_failure(repo, emu, tmp_path):
 
 def test_an_invalid_run_fails_the_job_with_an_annotation(repo, emu, tmp_path):
     c0 = repo.head()
-    repo.write("runs/experiments/a.yaml", run_text("exp-a").replace("  model:\n", "  model:\n    global_batch_size: 100\n"))
+    repo.write(
+        "runs/experiments/a.yaml", run_text("exp-a").replace("  model:\n", "  model:\n    global_batch_size: 100\n")
+    )
     step = _push(repo, emu, tmp_path / "r", c0, repo.commit("bad"), KEY)
     assert step["code"] == 1
-    assert re.search(r"^::error file=runs/experiments/a\.yaml,title=runrepo submit::not submitted: .*batch-divisible",
-                     step["stdout"], re.M)
+    assert re.search(
+        r"^::error file=runs/experiments/a\.yaml,title=runrepo submit::not submitted: .*batch-divisible",
+        step["stdout"],
+        re.M,
+    )
 
 
 @pytest.mark.parametrize("given", [True, False])
@@ -190,8 +238,16 @@ def test_dispatch_backfill(repo, emu, tmp_path, given):
     repo.write("runs/experiments/a.yaml", run_text("exp-a"))
     head = repo.commit("merged while the platform key was missing")
     inputs = {"base": c0 if given else ""}
-    steps = run_job(repo.path, tmp_path / "d", emu.endpoint, event_name="workflow_dispatch",
-                    event={"inputs": inputs}, sha=head, secrets=KEY, inputs=inputs)
+    steps = run_job(
+        repo.path,
+        tmp_path / "d",
+        emu.endpoint,
+        event_name="workflow_dispatch",
+        event={"inputs": inputs},
+        sha=head,
+        secrets=KEY,
+        inputs=inputs,
+    )
     step = steps[-1]
     if given:
         assert step["code"] == 0 and live_paths(emu) == ["runs/experiments/a.yaml"]

@@ -15,19 +15,13 @@ import subprocess
 import pytest
 from actions_runner import run_job
 from runrepo.plan.markdown import MARKER
+from runrepo_testing import GIT_ENV as _GIT_IDENTITY
 from runrepo_testing import ROOT, run_file
 from wf_helpers import WORKFLOWS, load
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
-GIT_ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-}
+GIT_ENV = {**os.environ, **_GIT_IDENTITY}
 
 
 def git(cwd, *args) -> str:
