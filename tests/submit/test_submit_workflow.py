@@ -11,17 +11,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
+import actions_runner
 import pytest
 import yaml
 from submit_helpers import ROOT, TOOLS, ZERO, emu_fixture, live_paths, repo_fixture, run_text  # noqa: F401 (fixtures)
 
 WORKFLOW = ROOT / ".github" / "workflows" / "submit.yml"
-EXPR = re.compile(r"\$\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}")
-NETWORK = re.compile(r"\b(pip|npm|apt-get)\s+(install|ci)\b")
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
 
 
@@ -57,22 +55,6 @@ def test_shape_and_security():
     assert text.count("secrets.") == 1
 
 
-def _substitute(value, ctx: dict) -> str:
-    def one(m):
-        first, *rest = m.group(1).split(".")
-        if first not in ctx:
-            raise AssertionError(f"context not known to the stand-in runner: {m.group(0)}")
-        node = ctx[first]
-        for part in rest:  # like GitHub: a missing property is an empty string
-            node = node.get(part) if isinstance(node, dict) else None
-        return "" if node is None else str(node)
-
-    text = str(value)
-    if "${{" in EXPR.sub("", text):
-        raise AssertionError(f"unsupported expression in {text!r}")
-    return EXPR.sub(one, text)
-
-
 def run_job(
     workspace: Path,
     tmp: Path,
@@ -84,83 +66,46 @@ def run_job(
     secrets: dict,
     inputs: dict | None = None,
 ) -> list[dict]:
-    """Run the job's steps like the GitHub runner would (bash -eo pipefail, GITHUB_* files)."""
-    wf = workflow()
-    [job] = wf["jobs"].values()
+    """The job's steps through the shared stand-in runner, with the platform pointed at the emulator."""
     tmp.mkdir(parents=True, exist_ok=True)
-    (tmp / "event.json").write_text(json.dumps(event))
     shim = tmp / "bin" / "runrepo"  # `pip install .` would have put `runrepo` on PATH
     shim.parent.mkdir(exist_ok=True)
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m runrepo.cli "$@"\n')
     shim.chmod(0o755)
-    ctx = {
-        "github": {
-            "event_name": event_name,
-            "event": event,
-            "sha": sha,
-            "repository": "acme/runs",
-            "ref": "refs/heads/main",
-        },
-        "secrets": secrets,
-        "inputs": inputs or {},
+    github = {
+        "event_name": event_name,
+        "repository": "acme/runs",
+        "ref": "refs/heads/main",
+        "sha": sha,
+        "base_ref": "",
+        "head_ref": "",
     }
-    base_env = {
+    env = {
         "PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}",
-        "HOME": str(tmp),
-        "LANG": "C.UTF-8",
         "PYTHONPATH": str(TOOLS),
-        "CI": "true",
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_EVENT_NAME": event_name,
-        "GITHUB_EVENT_PATH": str(tmp / "event.json"),
-        "GITHUB_SHA": sha,
-        "GITHUB_REPOSITORY": "acme/runs",
-        "GITHUB_REF": "refs/heads/main",
-        "GITHUB_WORKSPACE": str(workspace),
-        "RUNNER_TEMP": str(tmp),
         # the stand-in's platform: the emulator (the real runner reaches the real API)
         "MOSAICML_API_ENDPOINT": endpoint,
         "MCLI_CONFIG_DIR": str(tmp / "mosaic"),
         "MCLI_CONFIG_PATH": str(tmp / "mosaic" / "mcli_config"),
     }
-    for scope in (wf, job):
-        base_env.update({k: _substitute(v, ctx) for k, v in (scope.get("env") or {}).items()})
-    results = []
-    for n, step in enumerate(job["steps"]):
-        name = step.get("name") or step.get("uses")
-        if "uses" in step:
-            results.append({"name": name, "skipped": f"action {step['uses'].split('@')[0]} needs the runner"})
-            continue
-        if NETWORK.search(step["run"]):
-            results.append({"name": name, "skipped": "installs from the network; the test venv has runrepo"})
-            continue
-        files = {k: tmp / f"{k.lower()}-{n}" for k in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV")}
-        for f in files.values():
-            f.write_text("")
-        env = {**base_env, **{k: str(v) for k, v in files.items()}}
-        env.update({k: _substitute(v, ctx) for k, v in (step.get("env") or {}).items()})
-        script = tmp / f"step-{n}.sh"
-        script.write_text(step["run"])
-        done = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-            cwd=workspace,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        results.append(
-            {
-                "name": name,
-                "code": done.returncode,
-                "stdout": done.stdout,
-                "stderr": done.stderr,
-                "summary": files["GITHUB_STEP_SUMMARY"].read_text(),
-            }
-        )
-        if done.returncode:
-            break
-    return results
+    [job_id] = workflow()["jobs"]
+    job = actions_runner.run_job(
+        workflow(),
+        job_id,
+        workspace,
+        event,
+        github,
+        tmp,
+        contexts={"secrets": secrets, "inputs": inputs or {}},
+        env=env,
+    )
+    out = []
+    for s in job.steps:
+        if s.skipped and s.skipped != "an earlier step failed":
+            out.append({"name": s.name, "skipped": s.skipped})
+        elif not s.skipped:
+            out.append({"name": s.name, "code": s.code, "stdout": s.stdout, "stderr": s.stderr, "summary": s.summary})
+    return out
 
 
 def _push(repo, emu, tmp: Path, before: str, after: str, secrets: dict) -> dict:

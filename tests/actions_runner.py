@@ -28,6 +28,7 @@ class StepResult:
     stdout: str = ""
     stderr: str = ""
     outputs: dict = field(default_factory=dict)
+    summary: str = ""  # what the step appended to GITHUB_STEP_SUMMARY
 
 
 @dataclass
@@ -74,13 +75,24 @@ def parse_outputs(text: str) -> dict:
     return out
 
 
-def run_job(workflow: dict, job_id: str, workspace: Path, event: dict, github: dict, tmp: Path) -> JobResult:
+def run_job(
+    workflow: dict,
+    job_id: str,
+    workspace: Path,
+    event: dict,
+    github: dict,
+    tmp: Path,
+    *,
+    contexts: dict | None = None,
+    env: dict | None = None,
+) -> JobResult:
+    """`contexts` adds expression contexts (`secrets`, `inputs`); `env` adds to the runner's environment."""
     job = workflow["jobs"][job_id]
     shell = ((workflow.get("defaults") or {}).get("run") or {}).get("shell", "bash")
     assert shell == "bash", "the stand-in runs bash only"
     event_path = tmp / "event.json"
     event_path.write_text(json.dumps(event))
-    ctx = {"github": {**github, "event": event}, "steps": {}, "needs": {}, "env": {}}
+    ctx = {"github": {**github, "event": event}, "steps": {}, "needs": {}, "env": {}, **(contexts or {})}
     base_env = {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # the venv's runrepo
         "HOME": str(tmp),
@@ -96,6 +108,7 @@ def run_job(workflow: dict, job_id: str, workspace: Path, event: dict, github: d
         "GITHUB_REF": github["ref"],
         "GITHUB_SHA": github["sha"],
         "RUNNER_TEMP": str(tmp),
+        **(env or {}),
     }
     base_env.update({k: substitute(v, ctx) for k, v in (workflow.get("env") or {}).items()})
     base_env.update({k: substitute(v, ctx) for k, v in (job.get("env") or {}).items()})
@@ -130,11 +143,12 @@ def run_job(workflow: dict, job_id: str, workspace: Path, event: dict, github: d
             timeout=300,
         )
         outputs = parse_outputs(files["GITHUB_OUTPUT"].read_text())
-        summary.append(files["GITHUB_STEP_SUMMARY"].read_text())
+        step_summary = files["GITHUB_STEP_SUMMARY"].read_text()
+        summary.append(step_summary)
         base_env.update(parse_outputs(files["GITHUB_ENV"].read_text()))
         if step.get("id"):
             ctx["steps"][step["id"]] = {"outputs": outputs, "outcome": "success" if proc.returncode == 0 else "failure"}
-        results.append(StepResult(name, "", proc.returncode, proc.stdout, proc.stderr, outputs))
+        results.append(StepResult(name, "", proc.returncode, proc.stdout, proc.stderr, outputs, step_summary))
         failed = failed or proc.returncode != 0
     job_outputs = {k: substitute(v, ctx) for k, v in (job.get("outputs") or {}).items()}
     return JobResult(results, "".join(summary), job_outputs, failed)
