@@ -87,10 +87,10 @@ print(json.dumps({"seconds": elapsed, "mismatch": ours_bad}))
 def check_jsonschema_time(repo: Path, work: Path, repeat: int) -> float:
     """check-jsonschema over the expanded runs (mcli schema) and their parameters (NeMo schemas)."""
     sys.path.insert(0, str(ROOT / "tools"))
+    from runrepo.check import expand, run_names
     from runrepo.compose.layers import TreeSource
     from runrepo.compose.render import with_metadata
     from runrepo.releases import release_of
-    from runrepo.validate.check import expand, run_names
 
     src = TreeSource(repo)
     runs_dir, by_release = work / "expanded", {}

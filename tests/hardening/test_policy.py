@@ -11,6 +11,7 @@ from corpus_util import ROOT, parse
 from corpus_util import cli as run_cli
 from runrepo.compose.layers import GitSource, TreeSource
 from runrepo.errors import RunrepoError
+from runrepo.rules import limits
 from runrepo.validate import policy as pol
 from runrepo_testing import GIT_ENV  # noqa: E402
 
@@ -102,11 +103,11 @@ def test_approval_raises_the_run_limit_only_for_its_run():
         "max_gpu_hours_per_run: 100\napprovals:\n  - run: runs/experiments/big.yaml\n"
         "    reason: budgeted in the Q3 plan\n    max_gpu_hours: 1000\n"
     )
-    assert pol.limit(p, "max_gpu_hours_per_run", "runs/experiments/big.yaml", "max_gpu_hours") == (
+    assert limits.limit(p, "max_gpu_hours_per_run", "runs/experiments/big.yaml", "max_gpu_hours") == (
         1000.0,
         "runs/policy.yaml:5",
     )
-    assert pol.limit(p, "max_gpu_hours_per_run", "runs/experiments/other.yaml", "max_gpu_hours") == (
+    assert limits.limit(p, "max_gpu_hours_per_run", "runs/experiments/other.yaml", "max_gpu_hours") == (
         100.0,
         "runs/policy.yaml:1",
     )
@@ -117,19 +118,19 @@ def test_pr_totals_and_findings():
         "max_gpu_hours_per_pr: 500\napprovals:\n  - run: runs/experiments/big.yaml\n"
         "    reason: budgeted in the Q3 plan\n    max_gpu_hours: 5000\n"
     )
-    ok = pol.pr_totals([("runs/experiments/a.yaml", 192.0), ("runs/experiments/big.yaml", 4000.0)], p)
+    ok = limits.pr_totals([("runs/experiments/a.yaml", 192.0), ("runs/experiments/big.yaml", 4000.0)], p)
     assert (ok.gpu_hours, ok.counted, ok.approved, ok.over) == (4192.0, 192.0, ["runs/experiments/big.yaml"], False)
-    assert pol.pr_findings(ok, p) == []
-    over = pol.pr_totals([("runs/experiments/a.yaml", 384.0), ("runs/experiments/b.yaml", 192.0)], p)
-    (f,) = pol.pr_findings(over, p)
+    assert limits.pr_findings(ok, p) == []
+    over = limits.pr_totals([("runs/experiments/a.yaml", 384.0), ("runs/experiments/b.yaml", 192.0)], p)
+    (f,) = limits.pr_findings(over, p)
     assert (f.rule, f.file, f.line, over.counted) == ("policy-pr-gpu-hours", "runs/policy.yaml", 1, 576.0)
-    unbounded = pol.pr_totals([("runs/experiments/a.yaml", None)], p)
-    assert unbounded.over and "unbounded" in pol.pr_findings(unbounded, p)[0].message
-    assert not pol.pr_totals([("x", 1e9)], {}).over  # no policy, no limit
+    unbounded = limits.pr_totals([("runs/experiments/a.yaml", None)], p)
+    assert unbounded.over and "unbounded" in limits.pr_findings(unbounded, p)[0].message
+    assert not limits.pr_totals([("x", 1e9)], {}).over  # no policy, no limit
 
 
 def test_gpu_hours_of_an_expanded_run():
-    assert pol.gpu_hours({"compute": {"gpus": 16}, "scheduling": {"max_duration": 24.0}}) == 384.0
-    assert pol.gpu_hours({"compute": {"gpus": 16}, "scheduling": {}}) is None
-    assert pol.gpu_hours({"compute": {"gpus": True}, "scheduling": {"max_duration": 1}}) is None
-    assert pol.gpu_hours({"compute": "x", "scheduling": None}) is None
+    assert limits.gpu_hours({"compute": {"gpus": 16}, "scheduling": {"max_duration": 24.0}}) == 384.0
+    assert limits.gpu_hours({"compute": {"gpus": 16}, "scheduling": {}}) is None
+    assert limits.gpu_hours({"compute": {"gpus": True}, "scheduling": {"max_duration": 1}}) is None
+    assert limits.gpu_hours({"compute": "x", "scheduling": None}) is None

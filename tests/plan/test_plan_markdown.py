@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import shutil
-import sys
 import time
-import types
 
 import pytest
-import runrepo
-import runrepo.validate
-from plan_helpers import commit, git, main_repo
+import runrepo.plan.plan
+from plan_helpers import commit, git, main_repo, table
+from runrepo.changes.decide import SUBMIT
 from runrepo.findings import Finding
-from runrepo.plan.markdown import LIMIT, MARKER, esc, markdown, size, text
-from runrepo.plan.plan import SUBMIT, Plan, RunPlan, plan
+from runrepo.plan.plan import Plan, RunPlan, plan
+from runrepo.plan.render import LIMIT, MARKER, esc, markdown, size, text
 from runrepo_testing import run_file, write
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -106,45 +104,37 @@ def test_text_format_cuts_nothing():
     assert "+line 4999" in out and "total to submit: 1 run(s), 8 GPUs, 16 GPU-hours" in out
 
 
-def test_policy_is_read_from_the_base_commit(tmp_path, monkeypatch):
+def test_policy_is_read_from_the_base_commit(tmp_path):
+    """A pull request that raises the GPU cap and adds a run above it is judged by the base's cap."""
+    repo = main_repo(tmp_path / "repo")
+    policy = repo / "runs/policy.yaml"
+    policy.write_text(policy.read_text().replace("max_gpus_per_run: 128", "max_gpus_per_run: 8"))
+    git(repo, "checkout", "-q", "main")
+    commit(repo, "cap of 8 GPUs")
+    git(repo, "checkout", "-q", "-B", "pr")
+    policy.write_text(policy.read_text().replace("max_gpus_per_run: 8", "max_gpus_per_run: 1024"))
+    write(repo, "runs/experiments/big.yaml", run_file("big", node="multi_node", nodes=2))
+    commit(repo, "raise the cap and add a 16-GPU run")
+    p = plan(repo, "main")
+    (run,) = p.runs
+    assert [f.rule for f in run.findings if f.severity == "error"] == ["policy-gpus"]
+    assert "over the limit of 8 per run" in run.findings[0].message and p.exit_code == 1
+
+
+def test_memory_estimate_column(tmp_path, monkeypatch):
     repo = main_repo(tmp_path / "repo")
     write(repo, "runs/experiments/new-run.yaml", run_file("new-run"))
     commit(repo, "add")
-    seen = []
-    fake = types.ModuleType("runrepo.validate.policy")
-    fake.load = lambda source: seen.append(source.rev) or {}
-    monkeypatch.setitem(sys.modules, "runrepo.validate.policy", fake)
-    monkeypatch.setattr(runrepo.validate, "policy", fake, raising=False)
-    plan(repo, "main")
-    assert seen == [git(repo, "rev-parse", "main").strip()]
-
-
-def test_memory_estimate_column_when_the_estimator_is_installed(tmp_path, monkeypatch):
-    repo = main_repo(tmp_path / "repo")
-    write(repo, "runs/experiments/new-run.yaml", run_file("new-run"))
-    commit(repo, "add")
-    fake = types.ModuleType("runrepo.estimate")
-    fake.estimate_run = lambda run, tool: {"peak_gib": 31.5, "fits": run["compute"]["gpus"] == 8}
-    monkeypatch.setitem(sys.modules, "runrepo.estimate", fake)
-    monkeypatch.setattr(runrepo, "estimate", fake, raising=False)
     md = markdown(plan(repo, "main"))
-    assert "| Memory |" in md and "| 31.5 GiB fits |" in md
+    cells = table(md)["`runs/experiments/new-run.yaml`"]
+    assert cells["Memory"].endswith("fits"), cells
 
     def boom(run, tool):
         raise ValueError("no model")
 
-    fake.estimate_run = boom
+    monkeypatch.setattr(runrepo.plan.plan, "estimate_run", boom)
     p = plan(repo, "main")
     assert p.runs[0].memory == {"error": "ValueError: no model"} and "| n/a |" in markdown(p)
-
-
-def test_without_the_estimator_there_is_no_memory_column(tmp_path, monkeypatch):
-    repo = main_repo(tmp_path / "repo")
-    write(repo, "runs/experiments/new-run.yaml", run_file("new-run"))
-    commit(repo, "add")
-    monkeypatch.setitem(sys.modules, "runrepo.estimate", None)  # import fails as if absent
-    monkeypatch.delattr(runrepo, "estimate", raising=False)
-    assert "Memory" not in markdown(plan(repo, "main"))
 
 
 def test_worst_case_rows_switch_to_the_compact_table():

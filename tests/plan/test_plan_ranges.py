@@ -7,8 +7,9 @@ import shutil
 
 import pytest
 from plan_helpers import commit, edit, git, main_repo, table
-from runrepo.plan.markdown import MARKER, markdown
-from runrepo.plan.plan import DELETED, SKIP, SUBMIT, plan
+from runrepo.changes.decide import DELETED, SKIP, SUBMIT
+from runrepo.plan.plan import plan
+from runrepo.plan.render import MARKER, markdown
 from runrepo_testing import line_of, run_file, write
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -201,9 +202,9 @@ def test_plan_reads_git_not_the_working_tree(repo, cli):
 
 def test_bad_revisions_are_one_line_usage_errors(repo, cli):
     code, out, err = cli("plan", "--repo", str(repo), "--base", "no-such-branch")
-    assert code == 2 and out == "" and err.count("\n") == 1 and "error[git]" in err
+    assert code == 2 and out == "" and err.count("\n") == 1 and "error[usage] base no-such-branch: not a commit" in err
     code, out, err = cli("plan", "--repo", str(repo), "--base", "main", "--head", "nope")
-    assert code == 2 and "error[git]" in err and "Traceback" not in err
+    assert code == 2 and "error[usage] head nope: not a commit" in err and "Traceback" not in err
 
 
 def test_all_zero_base_plans_every_run_as_new(repo, cli):

@@ -19,8 +19,8 @@ try:
 except ImportError:  # not pip-installed: use the source tree
     sys.path.insert(0, str(REPO / "tools"))
 
+from runrepo.check import check  # noqa: E402
 from runrepo.compose.layers import TreeSource  # noqa: E402
-from runrepo.validate.check import check  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus"
 MARK = "#<"  # ends the line a failing case expects the finding on

@@ -10,10 +10,10 @@ import re
 import pytest
 import yaml
 from rulekit import composed, corpus, errors, hits
+from runrepo.check import expand
 from runrepo.compose.gate import parse_yaml
 from runrepo.compose.layers import TreeSource
 from runrepo.estimate import estimate_run, max_time_seconds
-from runrepo.validate.check import expand
 
 PRESETS = ("126m", "400m_improved", "1b_improved", "5b", "20b", "40b", "175b")
 DEFAULTS = {"1.11": "22.09", "1.13": "22.11", "1.23": "23.10", "2.0": "24.05"}

@@ -7,10 +7,10 @@ import dataclasses
 
 import pytest
 from rulekit import REPO
+from runrepo.check import expand
 from runrepo.compose.layers import TreeSource
 from runrepo.rules import run_rules
-from runrepo.validate.check import expand
-from runrepo.validate.context import RunCtx
+from runrepo.rules.context import RunCtx
 from test_rules_examples import MINE
 
 ODD = [None, "x", "", [], {}, [1, "a"], {"a": 1}, -1, 0, 1.5, float("inf"), float("nan"), True, 10**12]

@@ -31,6 +31,7 @@ from runrepo_testing import GIT_ENV  # noqa: E402
 
 BUNDLED = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "runs" / "experiments").glob("*.yaml"))
 FAST = ("--retry-wait", "0.01", "--timeout", "10", "--attempts", "4")
+REPOSITORY = "acme/runs"  # identity includes the repository: every submission names one
 
 RUN = """\
 # @package _global_
@@ -56,15 +57,17 @@ def run_text(name: str, cluster: str = "r7z2", extra: str = "") -> str:
 class Repo:
     """A scratch git repository holding a copy of this project's runs/ on `main`."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, date: str | None = None):
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
         shutil.copytree(ROOT / "runs", path / "runs", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         self.git("init", "-q", "-b", "main")
-        self.commit("runs/ of the project")
+        self.commit("runs/ of the project", date=date)
 
-    def git(self, *args: str) -> str:
+    def git(self, *args: str, date: str | None = None) -> str:
         env = {**os.environ, **GIT_ENV}
+        if date:  # e.g. "2025-01-01T00:00:00Z": commits of another time
+            env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
         return subprocess.run(["git", *args], cwd=self.path, check=True, capture_output=True, text=True, env=env).stdout
 
     def write(self, rel: str, text: str) -> str:
@@ -79,9 +82,9 @@ class Repo:
         assert old in text, f"{old!r} not in {rel}"
         p.write_text(text.replace(old, new, 1))
 
-    def commit(self, message: str) -> str:
+    def commit(self, message: str, date: str | None = None) -> str:
         self.git("add", "-A")
-        self.git("commit", "-qm", message, "--allow-empty")
+        self.git("commit", "-qm", message, "--allow-empty", date=date)
         return self.head()
 
     def head(self) -> str:
@@ -105,7 +108,8 @@ def emu_fixture(tmp_path, monkeypatch):
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("HOME", str(tmp_path))
         monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-        monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+        monkeypatch.setenv("GITHUB_REPOSITORY", REPOSITORY)
+        monkeypatch.delenv("GITHUB_REPOSITORY_ID", raising=False)
         monkeypatch.setattr(mcli.config, "MCLI_CONFIG_PATH", tmp_path / "mosaic" / "mcli_config")
         yield emulator
 
@@ -116,7 +120,8 @@ def submit(repo: Repo, *args: str) -> tuple[int, dict, str]:
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["submit", "--repo", str(repo.path), "--format", "json", *FAST, *args])
+        named = () if "--repository" in args or "--repository-id" in args else ("--repository", REPOSITORY)
+        code = main(["submit", "--repo", str(repo.path), "--format", "json", *FAST, *named, *args])
     try:
         data = json.loads(out.getvalue())
     except ValueError:
@@ -148,7 +153,7 @@ def cli_env(emulator, tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in MCLI_ENV_CONFLICTS}
     env.pop("GITHUB_STEP_SUMMARY", None)
     env.update(mcli_env(emulator.endpoint, config_dir=tmp / "mosaic"))
-    env.update({"HOME": str(tmp), "PYTHONPATH": str(TOOLS), **extra})
+    env.update({"HOME": str(tmp), "PYTHONPATH": str(TOOLS), "GITHUB_REPOSITORY": REPOSITORY, **extra})
     return env
 
 

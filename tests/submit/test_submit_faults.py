@@ -25,10 +25,16 @@ from collections import Counter
 from types import SimpleNamespace
 
 import pytest
-from submit_helpers import ZERO, Repo, identities, mcli_env, run_text, running_emulator
+from submit_helpers import REPOSITORY, ZERO, Repo, identities, mcli_env, run_text, running_emulator
 
 SCHEDULES = int(os.environ.get("RUNREPO_FAULT_SCHEDULES", "200"))
 RUNS = 6  # run files per schedule (the two bundled ones and four more)
+
+
+def _repository():
+    from runrepo.submit.platform import Repository
+
+    return Repository(REPOSITORY)
 
 
 class Killed(BaseException):
@@ -40,14 +46,14 @@ def world(tmp_path_factory):
     import backoff._sync
     import mcli.config
     from runrepo.emulator import MCLI_ENV_CONFLICTS
-    from runrepo.submit.plan import select
+    from runrepo.submit.select import select
 
     tmp = tmp_path_factory.mktemp("faults")
     repo = Repo(tmp / "repo")
     for i in range(RUNS - 2):
         repo.write(f"runs/experiments/fault-{i}.yaml", run_text(f"fault-{i}"))
     repo.commit("runs for the fault schedules")
-    selection, _ = select(repo.path, ZERO, "HEAD")
+    selection = select(repo.path, ZERO, "HEAD", _repository())
     assert len(selection.to_submit) == RUNS
     with pytest.MonkeyPatch.context() as mp, running_emulator(tmp / "state.json") as emu:
         for name in MCLI_ENV_CONFLICTS:
@@ -99,11 +105,11 @@ def _settle(platform) -> None:
 
 def _submit(selection, platform) -> str:
     """'ok', 'failed' or 'killed'."""
-    from runrepo.submit.engine import Policy, Submitter
+    from runrepo.submit.engine import RetryPolicy, Submitter
 
-    policy = Policy(concurrency=4, attempts=4, wait=0.001, wait_cap=0.005)
+    policy = RetryPolicy(concurrency=4, attempts=4, wait=0.001, wait_cap=0.005)
     try:
-        out = Submitter(platform, policy, progress=None).run(selection)
+        out = Submitter(platform, _repository(), None, policy, progress=None).run(selection)
     except Killed:
         return "killed"
     return "failed" if any(o.failed for o in out) else "ok"

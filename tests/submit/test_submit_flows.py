@@ -220,5 +220,5 @@ def test_a_comment_only_edit_is_not_resubmitted(repo, emu):
     c1 = repo.commit("comment")
     code, data, _ = submit(repo, "--base", c0, "--head", c1)
     assert code == 0 and statuses(data) == {run: "skipped"}
-    assert data["runs"][0]["detail"].startswith("unchanged")
+    assert "the expanded run is identical" in data["runs"][0]["detail"]
     assert live_paths(emu) == BUNDLED

@@ -52,4 +52,8 @@ def test_run_input_matches_mcli_run(run_file, repo, emu, tmp_path):
     assert {k: v for k, v in ours["details"]["metadata"].items() if k in theirs["details"]["metadata"]} == (
         theirs["details"]["metadata"]
     )
-    assert set(ours["details"]["metadata"]) - set(theirs["details"]["metadata"]) == {"runrepo_commit", "runrepo_base"}
+    assert set(ours["details"]["metadata"]) - set(theirs["details"]["metadata"]) == {
+        "runrepo_commit",
+        "runrepo_base",
+        "runrepo_repository",
+    }

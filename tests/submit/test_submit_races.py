@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 from submit_helpers import (  # noqa: F401 (fixtures)
     BUNDLED,
+    REPOSITORY,
     ZERO,
     cli_env,
     emu_fixture,
@@ -27,17 +28,23 @@ from submit_helpers import (  # noqa: F401 (fixtures)
 MANY = [f"runs/experiments/many-{i:02d}.yaml" for i in range(10)]
 
 
-def _selection(repo):
-    from runrepo.submit.plan import select
+def _repository():
+    from runrepo.submit.platform import Repository
 
-    selection, _ = select(repo.path, ZERO, "HEAD")
-    return selection
+    return Repository(REPOSITORY)
+
+
+def _selection(repo):
+    from runrepo.submit.select import select
+
+    return select(repo.path, ZERO, "HEAD", _repository())
 
 
 def _submitter(platform):
-    from runrepo.submit.engine import Policy, Submitter
+    from runrepo.submit.engine import RetryPolicy, Submitter
 
-    return Submitter(platform, Policy(concurrency=4, attempts=4, wait=0.01, wait_cap=0.05), progress=None)
+    return Submitter(platform, _repository(), None, RetryPolicy(concurrency=4, attempts=4, wait=0.01, wait_cap=0.05),
+                     progress=None)
 
 
 def test_two_submitters_at_once_in_threads(repo, emu):
@@ -47,12 +54,12 @@ def test_two_submitters_at_once_in_threads(repo, emu):
     barrier = threading.Barrier(2, timeout=60)
 
     class Racing(Platform):
-        def list_runs(self, since):
-            runs = super().list_runs(since)
+        def first_page(self, after):
+            page = super().first_page(after)
             if not getattr(self, "raced", False):
                 self.raced = True
                 barrier.wait()
-            return runs
+            return page
 
     selection = _selection(repo)
     results = {}

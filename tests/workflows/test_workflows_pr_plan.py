@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 from actions_runner import run_job
-from runrepo.plan.markdown import MARKER
+from runrepo.plan.render import MARKER
 from runrepo_testing import GIT_ENV as _GIT_IDENTITY
 from runrepo_testing import ROOT, run_file
 from wf_helpers import WORKFLOWS, load

@@ -17,12 +17,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = {}
     for name in COMMANDS:
-        try:
-            mod = importlib.import_module(f".commands.{name}", __package__)
-        except ModuleNotFoundError as e:
-            if e.name and e.name.endswith(f"commands.{name}"):
-                continue  # a command not built yet
-            raise
+        mod = importlib.import_module(f".commands.{name}", __package__)
         mod.add_parser(sub)
         modules[name.rstrip("_")] = mod
     return parser, modules

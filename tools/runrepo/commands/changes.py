@@ -18,7 +18,7 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from ..plan.changes import changes
+    from ..changes.detect import changes
 
     ch = changes(args.repo, args.base, args.head)
     if args.format == "json":
@@ -28,9 +28,9 @@ def run(args) -> int:
     print(f"base {ch.base[:12]}  head {ch.head[:12]}")
     for r in ch.runs:
         extra = f" (from {r.old_path})" if r.old_path else ""
-        if r.action == "affected":
+        if r.kind == "affected":
             extra = f" (uses {', '.join(r.layers)}; {'resubmit requested' if r.resubmit else 'not resubmitted'})"
-        print(f"{r.action:<9} {r.path}{extra}")
+        print(f"{r.kind:<9} {r.path}{extra}")
     for s in ch.shared:
         print(f"shared    {s['path']} ({s['status']})")
     for o in ch.other:

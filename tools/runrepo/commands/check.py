@@ -30,7 +30,7 @@ def run(args) -> int:
         names = common.layer_names(args.paths, source)
         if names is None:
             return EXIT_USAGE
-    from ..validate.check import check
+    from ..check import check
 
     findings, results = check(source, names, common.policy(source))
     sys.stdout.write(REPORTERS[args.format](findings, len(results)))

@@ -18,7 +18,7 @@ def source(args) -> TreeSource:
 
 def layer_names(paths: list[str], source: TreeSource) -> list[str] | None:
     """Paths -> layer names under runs/; None (after a message) when one is outside runs/."""
-    from ..validate.check import layer_name
+    from ..check import layer_name
 
     names = []
     for path in paths:
@@ -33,9 +33,7 @@ def layer_names(paths: list[str], source: TreeSource) -> list[str] | None:
 
 
 def policy(source: TreeSource) -> dict:
-    """runs/policy.yaml of this tree, when the policy module is present."""
-    try:
-        from ..validate import policy as pol
-    except ImportError:
-        return {}
+    """runs/policy.yaml of this tree ({} without one)."""
+    from ..validate import policy as pol
+
     return pol.load(source)

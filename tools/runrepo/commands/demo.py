@@ -8,18 +8,15 @@ so uncommitted edits are shown too and the checkout's own git state is never tou
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from ..errors import EXIT_USAGE
+from ..git import ZERO, Git
 from . import common
-
-ZERO = "0" * 40
 
 
 def add_parser(sub):
@@ -38,29 +35,24 @@ def _snapshot(repo: Path, into: Path) -> Path:
            "GIT_COMMITTER_NAME": "runrepo demo", "GIT_COMMITTER_EMAIL": "demo@localhost",
            "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
     for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "runs/ as of the demo"]):
-        subprocess.run(["git", *cmd], cwd=into, env=env, check=True, capture_output=True)
+        Git(into).run(*cmd, env=env)
     return into
 
 
 def _submit(repo: Path) -> tuple[int, list[dict]]:
-    """One `runrepo submit --base 0...0 --format json` in this process; its JSON rows."""
-    import contextlib
-    import io
+    """One submission of every run at head (base all zeros) to the emulator; its rows as JSON."""
     import json
 
-    from . import submit
+    from ..submit import report
+    from ..submit.engine import RetryPolicy
+    from ..submit.flow import Request, submit
+    from ..submit.platform import Repository
 
-    ns = argparse.Namespace(base=ZERO, fallback_base=None, head="HEAD", dry_run=False, format="json",
-                            concurrency=8, timeout=30.0, attempts=3, retry_wait=0.5, window_days=30.0,
-                            repository="demo/runrepo", repo=str(repo))
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        code = submit.run(ns)
-    try:
-        return code, json.loads(buf.getvalue())["runs"]
-    except (ValueError, KeyError):
-        print(buf.getvalue())
-        return code or 1, []
+    req = Request(repo, ZERO, "HEAD", Repository("demo/runrepo"), retry=RetryPolicy(attempts=3, wait=0.5),
+                  timeout=30.0)
+    result = submit(req)
+    code = 1 if any(o.failed for o in result.outcomes) else 0
+    return code, json.loads(report.as_json(result.selection, result.outcomes))["runs"]
 
 
 def _table(rows: list[dict]) -> None:
@@ -76,10 +68,15 @@ def run(args) -> int:
     if not (repo / "runs").is_dir():
         print(f"runrepo demo: no runs/ folder in {repo}", file=sys.stderr)
         return EXIT_USAGE
-    from . import check
+    from ..check import check
+    from ..findings import exit_code
+    from ..report import REPORTERS
 
     _section("1. runrepo check --all")
-    code = check.run(argparse.Namespace(paths=[], all=True, format="text", strict=False, repo=str(repo)))
+    source = common.source(args)
+    findings, results = check(source, None, common.policy(source))
+    sys.stdout.write(REPORTERS["text"](findings, len(results)))
+    code = exit_code(findings)
     if code:
         print("runrepo demo: fix the findings above first (invalid runs are never submitted)", file=sys.stderr)
         return code

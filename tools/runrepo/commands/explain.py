@@ -74,7 +74,7 @@ def render_text(path: str, est: dict) -> str:
 
 
 def run(args) -> int:
-    from ..validate.check import expand, is_run
+    from ..check import expand, is_run
 
     source = common.source(args)
     names = common.layer_names([args.path], source)

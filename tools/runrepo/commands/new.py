@@ -23,8 +23,8 @@ def add_parser(sub):
 
 def run(args) -> int:
     from ..author.new import new_run
+    from ..check import check_run
     from ..findings import ERROR
-    from ..validate.check import check_run
 
     repo = Path(args.repo)
     path, text = new_run(repo, args.name, args.cluster, args.node, args.model, args.nodes, args.data_prefix, args.nemo)

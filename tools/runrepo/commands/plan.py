@@ -20,8 +20,8 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from ..plan.markdown import FORMATS
     from ..plan.plan import plan
+    from ..plan.render import FORMATS
 
     repo = Path(args.repo)
     if not (repo / ".git").exists() and not (repo / "runs").is_dir():

@@ -23,9 +23,9 @@ def add_parser(sub):
 
 
 def run(args) -> int:
+    from ..check import expand, is_run
     from ..compose import render as r
     from ..compose.resolve import resolve
-    from ..validate.check import expand, is_run
 
     source = common.source(args)
     names = common.layer_names([args.path], source)

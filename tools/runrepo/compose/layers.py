@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RunrepoError
+from ..git import Git
 from . import gate
 
 RUNS = "runs"
@@ -48,6 +47,16 @@ class TreeSource:
             raise hit
         return hit
 
+    def read_text(self, name: str) -> str | None:
+        """runs/<name>.yaml through the gate (confined to runs/, size, UTF-8); None if absent.
+
+        For files under runs/ that are not layers (runs/policy.yaml)."""
+        path = self.runs_dir / f"{name}.yaml"
+        if not path.exists() and not path.is_symlink():
+            return None
+        file = f"{RUNS}/{name}.yaml"
+        return gate.read_text(gate.confine(self.runs_dir, name, file), file)
+
     def names(self) -> list[str]:
         """Every layer name under runs/ (symlinks included: the gate judges them)."""
         if not self.runs_dir.is_dir():
@@ -75,31 +84,20 @@ class GitSource(TreeSource):
 
     def __init__(self, repo_root: Path | str, rev: str):
         super().__init__(repo_root)
+        self.git = Git(self.repo_root)
         self.rev = rev
         self.label = rev
-        self._tree = self._ls_tree()
+        self._tree = {gate.printable(p): entry for p, entry in self.git.ls_tree(rev, RUNS).items()}
         self._blobs: dict[str, bytes] | None = None
 
-    def _git(self, *args: str, input: bytes | None = None) -> bytes:
-        try:
-            return subprocess.run(
-                ["git", *args], cwd=self.repo_root, input=input, capture_output=True, check=True
-            ).stdout
-        except subprocess.CalledProcessError as e:
-            raise RunrepoError("git", e.stderr.decode(errors="replace").strip() or f"git {args[0]} failed") from None
-
-    def _ls_tree(self) -> dict[str, tuple[str, str]]:
-        out = self._git("ls-tree", "-r", "-z", "--full-tree", self.rev, "--", RUNS + "/")
-        tree = {}
-        for entry in out.split(b"\0"):
-            if not entry:
-                continue
-            meta, path = entry.split(b"\t", 1)
-            mode, kind, sha = meta.decode().split()
-            if kind != "blob":  # a submodule (commit) has no blob to read: `cat-file --batch` says "missing"
-                continue
-            tree[gate.printable(os.fsdecode(path))] = (mode, sha)
-        return tree
+    def read_text(self, name: str) -> str | None:
+        file = f"{RUNS}/{name}.yaml"
+        entry = self._tree.get(file)
+        if entry is None:
+            return None
+        if entry[0] == "120000":
+            raise RunrepoError("layer-escape", f"{file} is a symlink at {self.rev}; it must be a regular file", file)
+        return gate.decode(self._blob(entry[1]), file)
 
     def names(self) -> list[str]:
         n = len(RUNS) + 1
@@ -134,12 +132,5 @@ class GitSource(TreeSource):
     def _blob(self, sha: str) -> bytes:
         """All of runs/ is read in one `git cat-file --batch` call: one process, not one per layer."""
         if self._blobs is None:
-            shas = sorted({s for mode, s in self._tree.values() if mode != "120000"})
-            out = self._git("cat-file", "--batch", input="".join(s + "\n" for s in shas).encode())
-            self._blobs, i = {}, 0
-            while i < len(out):
-                nl = out.index(b"\n", i)
-                got, _kind, size = out[i:nl].decode().split()
-                self._blobs[got] = out[nl + 1 : nl + 1 + int(size)]
-                i = nl + 1 + int(size) + 1
+            self._blobs = self.git.blobs(sorted({s for mode, s in self._tree.values() if mode != "120000"}))
         return self._blobs[sha]

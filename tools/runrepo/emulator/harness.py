@@ -6,6 +6,7 @@ import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,16 @@ class Emulator:
 
     def set_status(self, name: str, status: str, reason: str | None = None) -> dict[str, Any] | None:
         return set_run_status(self.server.store, name, status, reason)
+
+    def backdate(self, name: str, created_at: datetime) -> None:
+        """Make a stored run look as if it had been created at `created_at` (runs of past months)."""
+        stamp = created_at.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        with self.server.store.transaction() as state:
+            for run in state["runs"]:
+                if run["name"] == name:
+                    run["createdAt"] = run["updatedAt"] = stamp
+                    for res in run.get("resumptions") or []:
+                        res["createdAt"] = stamp
 
     def reset(self) -> None:
         self.server.store.reset()

@@ -295,15 +295,21 @@ def restart(run: dict[str, Any]) -> None:
     set_status(run, "PENDING")
 
 
+def _order(run: dict[str, Any]) -> tuple[str, int]:
+    """Newest first by creation time (ISO-8601 UTC strings sort as times), then by insertion."""
+    return (run["createdAt"], run["seq"])
+
+
 def encode_cursor(run: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(f"seq:{run['seq']}".encode()).decode()
+    return base64.urlsafe_b64encode(f"at:{run['createdAt']}|{run['seq']}".encode()).decode()
 
 
-def decode_cursor(cursor: str) -> int:
+def decode_cursor(cursor: str) -> tuple[str, int]:
     try:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind == "seq":
-            return int(value)
+        if kind == "at":
+            when, _, seq = value.rpartition("|")
+            return when, int(seq)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise api_error(f"Invalid cursor {cursor!r}", 400)
@@ -315,10 +321,10 @@ def paginate(runs: list[dict[str, Any]], limit: int | None, cursor: str | None) 
         limit = DEFAULT_PAGE
     if limit < 1:
         raise api_error(f"limit must be positive, got {limit}", 400)
-    ordered = sorted(runs, key=lambda r: r["seq"], reverse=True)
+    ordered = sorted(runs, key=_order, reverse=True)
     if cursor:
         after = decode_cursor(cursor)
-        ordered = [r for r in ordered if r["seq"] < after]
+        ordered = [r for r in ordered if _order(r) < after]
     page = ordered[:limit]
     return {
         "runs": page,

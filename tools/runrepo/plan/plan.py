@@ -1,10 +1,9 @@
 """A git range -> what merging it will do: per run the action, the expanded-run diff, GPUs, GPU-hours
 and the findings at head.
 
-Both sides are composed from git objects (GitSource), never from the working tree, so the
-plan of a pull request is the same on every machine and in CI whatever is checked out.
-`decide()` is the one place that turns a change into an action; `submit` can share it so
-that what the plan promises is what a merge does.
+Both sides are composed from git objects (changes.evaluate), never from the working tree, so the
+plan of a pull request is the same on every machine and in CI whatever is checked out. The
+action is changes.decide's, the same decision `submit` acts on.
 """
 
 from __future__ import annotations
@@ -13,21 +12,19 @@ import difflib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..compose.layers import RUNS, GitSource
-from ..compose.render import digest, render
-from ..errors import RunrepoError
+from ..changes.decide import DELETED, SKIP, SUBMIT
+from ..changes.evaluate import Evaluated, evaluate
+from ..compose.render import render
+from ..estimate import estimate_run
 from ..findings import ERROR, Finding
-from .changes import EMPTY_TREE, RangeChanges, RunChange, changes, git
-
-SUBMIT = "submit"
-SKIP = "not submitted"
-DELETED = "deleted"
+from ..git import EMPTY_TREE, Git
+from ..rules.limits import pr_findings, pr_totals
 
 
 @dataclass
 class RunPlan:
     path: str  # at head (at base for a deleted run)
-    change: str  # added | modified | renamed | deleted | affected (from plan.changes)
+    change: str  # added | modified | renamed | deleted | affected (changes.detect)
     action: str  # submit | not submitted | deleted
     label: str  # short form for a table cell
     reason: str  # one sentence saying why
@@ -139,95 +136,10 @@ class Plan:
         }
 
 
-def decide(change: RunChange, digest_base: str | None, digest_head: str | None) -> tuple[str, str, str]:
-    """(action, short label, reason) for one changed run. Shared with submit by design."""
-    same = digest_head is not None and digest_head == digest_base
-    if change.action == "added":
-        return SUBMIT, "submit (new)", "a new run file"
-    if change.action == "deleted":
-        return DELETED, "deleted (run not stopped)", "the run file is removed; a platform run it started is not stopped"
-    if change.action == "renamed":
-        if same:
-            return (
-                SKIP,
-                "renamed, unchanged",
-                f"renamed from {change.old_path}; the expanded run is identical: not resubmitted",
-            )
-        return SUBMIT, "submit (renamed, changed)", f"renamed from {change.old_path} and the expanded run changed"
-    if change.action == "modified":
-        if same:
-            return (
-                SKIP,
-                "unchanged",
-                "the file changed but the expanded run is identical (comments, layout): not resubmitted",
-            )
-        return SUBMIT, "submit (edited)", "the run file was edited"
-    # affected: a shared layer it uses changed
-    uses = ", ".join(change.layers)
-    if change.resubmit and same:  # submit matches runs by (path, digest): the existing run stands
-        return (
-            SKIP,
-            "affected, unchanged",
-            (
-                f"uses {uses}; resubmit requested, but the expanded run is identical to the one already submitted "
-                "(bump `runrepo.rerun` in the run file to run it again)"
-            ),
-        )
-    if change.resubmit:
-        return SUBMIT, "submit (resubmit requested)", f"uses {uses}; a Runrepo-Resubmit trailer asks to resubmit it"
-    if same:
-        return SKIP, "affected, unchanged", f"uses {uses}, but its expanded run is identical"
-    return (
-        SKIP,
-        "affected (not resubmitted)",
-        (
-            f"uses {uses}, which changed; not resubmitted (a `Runrepo-Resubmit: {change.path}` commit trailer asks for it)"
-        ),
-    )
-
-
-def base_policy(base: GitSource) -> dict:
-    """Policy as it is at the BASE commit: a pull request must not loosen the policy that judges it.
-
-    Hook: runrepo.validate.policy.load(source) reads runs/policy.yaml through `source`; until that
-    module exists there is no policy.
-    """
-    try:
-        from ..validate import policy as pol
-    except ImportError:
-        return {}
-    return pol.load(base)
-
-
-def policy_pr_findings(runs: list[RunPlan], policy: dict) -> list[Finding]:
-    """The per-pull-request GPU-hour limit of the base policy, over the runs a merge submits."""
-    if not policy:
-        return []
-    try:
-        from ..validate import policy as pol
-    except ImportError:
-        return []
-    return pol.pr_findings(pol.pr_totals([(r.path, r.gpu_hours) for r in runs if r.submitted], policy), policy)
-
-
-def _estimator():
-    """runrepo.estimate.estimate_run(run, tool) when installed; plans work without it."""
-    try:
-        from ..estimate import estimate_run
-    except ImportError:
-        return None
-    return estimate_run
-
-
-def _subject(repo: Path, sha: str) -> str:
+def _subject(git: Git, sha: str) -> str:
     if sha == EMPTY_TREE:
         return "no common history: every run at head is new"
-    return git(repo, "log", "-1", "--format=%s", sha).strip()
-
-
-def _name(path: str) -> str:
-    """runs/experiments/x.yaml -> experiments/x (the config name)."""
-    return path[len(RUNS) + 1 : -len(".yaml")]
+    return git.subject(sha)
 
 
 def _numbers(rp: RunPlan, run: dict) -> None:
@@ -246,90 +158,59 @@ def unified(before: str, after: str, old: str, new: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-def _side(source: GitSource, path: str, policy: dict | None):
-    """(resolved or None, text to render, findings) of one run at one commit; the text is a
-    callable so that only the diffs a reader will see are rendered."""
-    from ..validate.check import check_run, expand
+def _diff_text(ev: Evaluated):
+    """A callable rendering the expanded-run diff: only the diffs a reader will see are rendered."""
+    ch = ev.change
+    old = ch.old_path or ch.path
 
-    if policy is None:  # the base side: only its expansion matters
-        resolved, findings = expand(source, _name(path))
-    else:
-        res = check_run(source, _name(path), policy)
-        resolved, findings = res.resolved, res.findings
-    if resolved is None:
+    def side(resolved, findings, rev: str) -> str:
+        if resolved is not None:
+            return render(resolved)
         why = "; ".join(str(f) for f in findings if f.severity == ERROR) or "it does not compose"
-        note = f"# does not compose at {source.rev[:12]}: {why}\n"
-        return None, lambda: note, findings
-    return resolved, lambda: render(resolved), findings
+        return f"# does not compose at {rev[:12]}: {why}\n"
+
+    def make() -> str:
+        before = "" if ch.kind == "added" else side(ev.base, ev.base_findings, "base")
+        after = "" if ch.kind == "deleted" else side(ev.head, ev.findings, "head")
+        return unified(before, after, "/dev/null" if ch.kind == "added" else f"a/{old}",
+                       "/dev/null" if ch.kind == "deleted" else f"b/{ch.path}")
+
+    return make
 
 
-def plan(repo: Path | str, base: str, head: str = "HEAD", rc: RangeChanges | None = None) -> Plan:
+def plan(repo: Path | str, base: str, head: str = "HEAD") -> Plan:
     """Compose every run the range touches at the merge base and at head; diff, count, check."""
-    repo = Path(repo).resolve()
-    rc = rc or changes(repo, base, head)
-    at_base, at_head = GitSource.at(repo, rc.base), GitSource.at(repo, rc.head)
-    policy = base_policy(at_base)
-    estimate_run = _estimator()
+    git = Git(repo)
+    ev = evaluate(git.repo, base, head)
+    rc = ev.changes
     runs = []
-    for ch in rc.runs:
-        old = ch.old_path or ch.path
-        b_res, b_text, h_res, h_text, findings = None, str, None, str, []
-        if ch.action != "added":
-            b_res, b_text, _ = _side(at_base, old, None)
-        if ch.action != "deleted":
-            h_res, h_text, findings = _side(at_head, ch.path, policy)
-        d_base = digest(b_res) if b_res else None
-        d_head = digest(h_res) if h_res else None
-        action, label, reason = decide(ch, d_base, d_head)
-        rp = RunPlan(
-            ch.path,
-            ch.action,
-            action,
-            label,
-            reason,
-            ch.old_path,
-            list(ch.layers),
-            digest_base=d_base,
-            digest_head=d_head,
-            findings=list(findings),
-        )
-        shown = h_res or b_res
+    for e in ev.runs:
+        d = e.decision
+        rp = RunPlan(e.path, e.change.kind, d.action, d.label, d.reason, e.change.old_path, list(e.change.layers),
+                     digest_base=e.digest_base, digest_head=e.digest_head, findings=list(e.findings))
+        shown = e.head or e.base
         if shown is not None:
             _numbers(rp, shown.run)
-        from_name = "/dev/null" if ch.action == "added" else f"a/{old}"
-        to_name = "/dev/null" if ch.action == "deleted" else f"b/{ch.path}"
-        rp.make_diff = lambda b=b_text, h=h_text, f=from_name, t=to_name: unified(b(), h(), f, t)
-        if estimate_run and h_res is not None:
+        rp.make_diff = _diff_text(e)
+        if e.head is not None:
             try:
-                rp.memory = estimate_run(h_res.run, h_res.tool)
-            except Exception as e:  # noqa: BLE001 - an estimate must never stop a plan
-                rp.memory = {"error": f"{type(e).__name__}: {e}"}
+                rp.memory = estimate_run(e.head.run, e.head.tool)
+            except Exception as exc:  # noqa: BLE001 - an estimate must never stop a plan
+                rp.memory = {"error": f"{type(exc).__name__}: {exc}"}
         runs.append(rp)
     order = {SUBMIT: 0, SKIP: 1, DELETED: 2}
     runs.sort(key=lambda r: (order[r.action], r.path))
+    totals = pr_totals([(r.path, r.gpu_hours) for r in runs if r.submitted], ev.policy)
     return Plan(
-        pr_findings=policy_pr_findings(runs, policy),
+        pr_findings=pr_findings(totals, ev.policy) if ev.policy else [],
         base=rc.base,
-        base_subject=_subject(repo, rc.base),
+        base_subject=_subject(git, rc.base),
         head=rc.head,
-        head_subject=_subject(repo, rc.head),
+        head_subject=_subject(git, rc.head),
         base_rev=base,
         runs=runs,
         shared=rc.shared,
         other=rc.other,
-        shared_findings=_shared_findings(at_head, rc.shared),
-        estimate=estimate_run is not None,
+        shared_findings=ev.shared_findings,
+        estimate=True,
     )
-
-
-def _shared_findings(source: GitSource, shared: list[dict]) -> list[Finding]:
-    """Gate each changed shared layer on its own, even when no run uses it (as `check` does)."""
-    out = []
-    for s in shared:
-        if s["status"] == "D" or not s["path"].startswith(RUNS + "/"):
-            continue
-        try:
-            source.layer(_name(s["path"]))
-        except RunrepoError as e:
-            out.append(Finding.from_error(e))
-    return out

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 from ..findings import ERROR, Finding
+from .escape import workflow_message, workflow_property
 
 
 def text(findings: list[Finding], checked: int) -> str:
@@ -20,20 +21,15 @@ def as_json(findings: list[Finding], checked: int) -> str:
     return json.dumps({"checked": checked, "findings": [f.as_dict() for f in findings]}, indent=2) + "\n"
 
 
-def _escape(value: str, prop: bool = False) -> str:
-    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return value.replace(":", "%3A").replace(",", "%2C") if prop else value
-
-
 def github(findings: list[Finding], checked: int) -> str:
     """GitHub Actions workflow commands: annotations on the pull request's lines."""
     out = []
     for f in findings:
-        props = f"file={_escape(f.file, True)}"
+        props = f"file={workflow_property(f.file)}"
         if f.line:
             props += f",line={f.line},col={f.col}"
-        props += f",title={_escape(f.rule, True)}"
-        out.append(f"::{'error' if f.severity == ERROR else 'warning'} {props}::{_escape(f.text)}")
+        props += f",title={workflow_property(f.rule)}"
+        out.append(f"::{'error' if f.severity == ERROR else 'warning'} {props}::{workflow_message(f.text)}")
     return (
         "\n".join(out + [text([], checked).strip() if not findings else text(findings, checked).splitlines()[-1]])
         + "\n"

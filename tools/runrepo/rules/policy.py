@@ -11,8 +11,9 @@ import re
 from functools import lru_cache
 
 from ..releases import image_tag
-from ..validate.policy import FILE, approval, gpu_hours, limit, number, where
+from ..validate.policy import FILE, where
 from . import Hit, rule
+from .limits import approval, gpu_hours, limit, number
 
 MOVING = ("latest", "main", "nightly", "dev")  # image-pinned reports these; not said twice
 
@@ -192,7 +193,7 @@ def metadata_size(ctx):
     fix="# one run per pull request, or approvals for both in runs/policy.yaml",
 )
 def policy_pr_gpu_hours(ctx):
-    """A whole-PR limit: plan and submit apply validate.policy.pr_totals; listed here for `runrepo rules`."""
+    """A whole-PR limit: plan and submit apply rules.limits.pr_totals; listed here for `runrepo rules`."""
     return ()
 
 

@@ -25,6 +25,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
+# The only states in which a copy may be deleted automatically: it has not started, so deleting
+# it loses no work. A duplicate in any other state is reported for a person to decide.
+NOT_STARTED = frozenset({"PENDING", "QUEUED"})
 
 
 class PlatformError(Exception):
@@ -47,6 +50,28 @@ class PlatformError(Exception):
         return self.message
 
 
+@dataclass(frozen=True)
+class Repository:
+    """Which repository a run came from: GitHub's repository id when known (it survives a rename),
+    else its name (`owner/name`, as $GITHUB_REPOSITORY spells it)."""
+
+    name: str
+    id: str = ""
+
+    def metadata(self) -> dict[str, str]:
+        return {"repository": self.name, "repository_id": self.id}
+
+    def owns(self, run: PlatformRun) -> bool | None:
+        """True: submitted from this repository. False: from another one (never touched).
+        None: recorded without a repository (before runrepo kept one): it counts as present, so
+        nothing is submitted twice, but is never deleted."""
+        if not run.repository and not run.repository_id:
+            return None
+        if self.id and run.repository_id:
+            return self.id == run.repository_id
+        return bool(self.name) and self.name == run.repository
+
+
 @dataclass
 class PlatformRun:
     """A platform run, reduced to what submission needs; identity comes from runrepo's metadata."""
@@ -62,10 +87,17 @@ class PlatformRun:
     digest: str = ""
     commit: str = ""
     base: str = ""
+    repository: str = ""
+    repository_id: str = ""
 
     @property
     def identity(self) -> tuple[str, str]:
         return (self.path, self.digest)
+
+    @property
+    def started(self) -> bool:
+        """It has (or may have) started work: never deleted automatically."""
+        return self.status.upper() not in NOT_STARTED
 
     @property
     def order(self) -> tuple:
@@ -215,6 +247,8 @@ def _from_sdk(run) -> PlatformRun:
         digest=str(meta.get("runrepo_digest") or ""),
         commit=str(meta.get("runrepo_commit") or ""),
         base=str(meta.get("runrepo_base") or ""),
+        repository=str(meta.get("runrepo_repository") or ""),
+        repository_id=str(meta.get("runrepo_repository_id") or ""),
     )
 
 
@@ -261,11 +295,13 @@ class Platform:
 
         self._call(get_runs, limit=1, timeout=self.probe_timeout)
 
-    def list_runs(self, since: datetime | None) -> list[PlatformRun]:
-        """Every run created since `since` (deleted ones too), as one paginated listing, newest first."""
+    def first_page(self, after: datetime | None):
+        """The newest page of runs created after `after` (deleted ones too): (runs, handle).
+
+        The platform pages newest first; `next_page(handle)` reads the page after it."""
         from mcli import get_runs
 
-        kwargs = dict(include_details=True, include_deleted=True, limit=self.page_size, after=since)
+        kwargs = dict(include_details=True, include_deleted=True, limit=self.page_size, after=after)
         try:
             page = self._call(get_runs, all_users=self.all_users, **kwargs)
         except PlatformError as e:
@@ -273,15 +309,18 @@ class Platform:
                 raise
             self.all_users = False  # this key may only list its own runs: those are what it can delete
             page = self._call(get_runs, all_users=False, **kwargs)
-        runs = [_from_sdk(r) for r in page]
-        while page.has_next_page:
-            future = self.pool.submit(page.next_page, limit=self.page_size)  # next_page has no timeout
-            try:
-                page = future.result(timeout=self.timeout)
-            except Exception as e:
-                raise classify(e, self.endpoint) from None
-            runs.extend(_from_sdk(r) for r in page)
-        return runs
+        return [_from_sdk(r) for r in page], page
+
+    def next_page(self, handle):
+        """(runs, handle) of the page after `handle`, or None when it was the last."""
+        if not handle.has_next_page:
+            return None
+        future = self.pool.submit(handle.next_page, limit=self.page_size)  # next_page has no timeout
+        try:
+            page = future.result(timeout=self.timeout)
+        except Exception as e:
+            raise classify(e, self.endpoint) from None
+        return [_from_sdk(r) for r in page], page
 
     def create(self, run: dict) -> PlatformRun:
         from mcli import RunConfig, create_run
@@ -306,10 +345,25 @@ class Platform:
             out.path, out.digest = meta.get("runrepo_path", ""), meta.get("runrepo_digest", "")
         return out
 
-    def delete(self, names: list[str]) -> set[str]:
-        """Delete runs by name (stopping them first); the names the platform reports deleted."""
-        from mcli import delete_runs
+    def delete_unstarted(self, names: list[str]) -> set[str]:
+        """Delete these runs if they still have not started; the names the platform reports deleted.
 
-        if not names:  # delete_runs([]) has no name filter: it would delete every run of the key
+        mcli's own deleteRuns mutation, with a status filter added to its name filter: the platform
+        then deletes only copies that are still PENDING or QUEUED when it handles the request, so a
+        copy that started after our listing is not stopped."""
+        from mcli.api.engine.engine import get_return_response, run_plural_mapi_request
+        from mcli.api.model.run import Run
+        from mcli.api.runs import api_delete_runs as sdk
+        from mcli.config import MCLIConfig
+
+        if not names:  # an empty filter would select every run of the key
             return set()
-        return {r.name for r in self._call(delete_runs, list(names))}
+        data = {"filters": {"name": {"in": list(names)}, "status": {"in": sorted(NOT_STARTED)}}}
+        MCLIConfig.load_config().update_entity(data)
+
+        def delete(timeout: float):
+            response = run_plural_mapi_request(query=sdk.QUERY, query_function=sdk.QUERY_FUNCTION,
+                                               return_model_type=Run, variables={sdk.VARIABLE_DATA_NAME: data})
+            return get_return_response(response, future=False, timeout=timeout)
+
+        return {r.name for r in self._call(delete)}

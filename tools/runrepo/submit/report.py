@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 from ..compose.render import dump
+from ..report.escape import markdown as md
+from ..report.escape import markdown_code, workflow_message, workflow_property
 from .engine import Outcome
-from .plan import Selection
+from .select import Selection
 
 COLUMNS = ("FILE", "PLATFORM RUN", "CLUSTER", "GPUS", "STATUS")
 
@@ -19,7 +21,7 @@ def summary(outcomes: list[Outcome]) -> str:
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1
-    order = ("created", "existing", "duplicate-removed", "would-submit", "skipped", "deleted", "failed")
+    order = ("created", "existing", "duplicate-removed", "would-submit", "skipped", "deleted", "duplicate", "failed")
     return ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s)) or "nothing to submit"
 
 
@@ -52,24 +54,15 @@ def as_json(selection: Selection, outcomes: list[Outcome]) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
-def _escape(value: str, prop: bool = False) -> str:
-    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return value.replace(":", "%3A").replace(",", "%2C") if prop else value
-
-
 def github(selection: Selection, outcomes: list[Outcome]) -> str:
     """Workflow commands: an error per failed run, a notice per created one, then the table."""
     lines = []
     for o in outcomes:
-        kind = {"failed": "error", "created": "notice", "duplicate-removed": "warning"}.get(o.status)
+        kind = {"failed": "error", "duplicate": "error", "created": "notice", "duplicate-removed": "warning"}.get(o.status)
         if kind:
             msg = o.detail or f"created {o.name} on {o.cluster} ({o.gpus} GPUs)"
-            lines.append(f"::{kind} file={_escape(o.path, True)},title=runrepo submit::{_escape(msg)}")
+            lines.append(f"::{kind} file={workflow_property(o.path)},title=runrepo submit::{workflow_message(msg)}")
     return "\n".join([*lines, text(selection, outcomes).rstrip("\n")]) + "\n"
-
-
-def _md(value: str) -> str:
-    return value.replace("|", "\\|").replace("\n", " ")
 
 
 def markdown(selection: Selection, outcomes: list[Outcome], dry_run: bool = False) -> str:
@@ -80,8 +73,8 @@ def markdown(selection: Selection, outcomes: list[Outcome], dry_run: bool = Fals
     if outcomes:
         lines += ["| File | Platform run | Cluster | GPUs | Status | Detail |", "|---|---|---|---:|---|---|"]
         for o in outcomes:
-            lines.append(f"| `{o.path}` | {_md(o.name) or '–'} | {o.cluster or '–'} | {o.gpus or '–'} | "
-                         f"{o.status} | {_md(o.detail)} |")
+            lines.append(f"| {markdown_code(o.path)} | {md(o.name) or '–'} | {md(o.cluster) or '–'} | "
+                         f"{o.gpus or '–'} | {o.status} | {md(o.detail)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -89,18 +82,6 @@ def dry_run(selection: Selection) -> str:
     """Every run a submission would create, as YAML documents; runs already present are then skipped."""
     docs = []
     for c in selection.to_submit:
-        docs.append(f"# {c.path} ({c.action}): submitted unless {c.digest[:19]} is already on the platform\n"
+        docs.append(f"# {c.path} ({c.kind}): submitted unless {c.digest[:19]} is already on the platform\n"
                     + dump(c.run))
     return "---\n".join(docs)
-
-
-def dry_run_outcomes(selection: Selection) -> list[Outcome]:
-    from .engine import _static_outcome
-
-    out = []
-    for c in selection.candidates:
-        if c.decision == "submit":
-            out.append(Outcome(c.path, "would-submit", cluster=c.cluster, gpus=c.gpus))
-        else:
-            out.append(_static_outcome(c))
-    return out

@@ -14,18 +14,14 @@ maintainer has merged it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from ..compose import gate
-from ..compose.layers import RUNS, GitSource, TreeSource
+from ..compose.layers import RUNS, TreeSource
 from ..errors import RunrepoError
-from ..findings import ERROR, Finding
 
 NAME = "policy"
 FILE = f"{RUNS}/{NAME}.yaml"
 RULE = "policy-file"
-PR_RULE = "policy-pr-gpu-hours"
 PINS = ("tag", "digest")
 
 _NUM = (int, float)
@@ -65,19 +61,8 @@ APPROVAL = {
 
 def _read(source: TreeSource) -> str | None:
     """The policy text from the working tree or a commit; None when the file does not exist."""
-    if isinstance(source, GitSource):
-        entry = source._tree.get(FILE)
-        if entry is None:
-            return None
-        if entry[0] == "120000":
-            raise RunrepoError(RULE, f"{FILE} is a symlink at {source.rev}; it must be a regular file", FILE)
-        return gate.decode(source._blob(entry[1]), FILE)
-    path = source.runs_dir / f"{NAME}.yaml"
-    if not path.exists() and not path.is_symlink():
-        return None
     try:
-        path = gate.confine(source.runs_dir, NAME, FILE)
-        return gate.read_text(path, FILE)
+        return source.read_text(NAME)
     except RunrepoError as e:
         raise RunrepoError(RULE, e.message, e.file or FILE, e.line, e.col) from None
 
@@ -145,93 +130,7 @@ def load(source: TreeSource) -> dict:
     return {} if text is None else parse(text)
 
 
-# Helpers shared by the policy rules and by plan/submit.
-
-
 def where(policy: dict, *path) -> str:
     """`runs/policy.yaml:LINE` of a policy key, for messages."""
     line = (policy.get("_pos") or {}).get(tuple(path), (0, 0))[0]
     return f"{policy.get('_file', FILE)}:{line}" if line else policy.get("_file", FILE)
-
-
-def approval(policy: dict, run_file: str) -> dict | None:
-    for item in policy.get("approvals") or []:
-        if isinstance(item, dict) and item.get("run") == run_file:
-            return item
-    return None
-
-
-def number(value) -> float | None:
-    return float(value) if isinstance(value, _NUM) and not isinstance(value, bool) else None
-
-
-def gpu_hours(run: dict) -> float | None:
-    """compute.gpus x scheduling.max_duration (hours) of an expanded run; None when unbounded/unknown."""
-    compute = run.get("compute") if isinstance(run.get("compute"), dict) else {}
-    sched = run.get("scheduling") if isinstance(run.get("scheduling"), dict) else {}
-    gpus, hours = compute.get("gpus"), number(sched.get("max_duration"))
-    if not isinstance(gpus, int) or isinstance(gpus, bool) or hours is None or hours <= 0:
-        return None
-    return gpus * hours
-
-
-def limit(policy: dict, key: str, run_file: str, approved_key: str) -> tuple[float | None, str]:
-    """The limit that applies to a run (an approval raises it) and where it was set."""
-    base = number(policy.get(key))
-    item = approval(policy, run_file)
-    if item is not None and number(item.get(approved_key)) is not None:
-        i = (policy.get("approvals") or []).index(item)
-        return max(number(item[approved_key]), base or 0), where(policy, "approvals", i, approved_key)
-    return base, where(policy, key)
-
-
-@dataclass
-class PrTotals:
-    """GPU-hours a pull request would submit, against max_gpu_hours_per_pr."""
-
-    gpu_hours: float = 0.0  # every submitted run with a bound
-    counted: float = 0.0  # what counts against the limit: runs without their own approval
-    approved: list[str] = field(default_factory=list)  # run files left out: approved one by one
-    unbounded: list[str] = field(default_factory=list)  # no max_duration: no bound at all
-    limit: float | None = None
-
-    @property
-    def over(self) -> bool:
-        return self.limit is not None and (self.counted > self.limit or bool(self.unbounded))
-
-
-def pr_totals(runs: Iterable[tuple[str, float | None]], policy: dict) -> PrTotals:
-    """Per-PR GPU-hours from (run file, gpu_hours) of the runs a merge would submit.
-
-    A run with its own approval in the (base) policy is left out of the count: a maintainer
-    already accepted its cost. A run without a bound (no max_duration) makes the total unbounded.
-    """
-    t = PrTotals(limit=number(policy.get("max_gpu_hours_per_pr")))
-    for path, hours in runs:
-        if hours is None:
-            t.unbounded.append(path)
-            continue
-        t.gpu_hours += hours
-        if approval(policy, path) is not None:
-            t.approved.append(path)
-        else:
-            t.counted += hours
-    return t
-
-
-def pr_findings(totals: PrTotals, policy: dict) -> list[Finding]:
-    """The per-PR limit as findings (blamed on the policy line that sets it), for plan and submit."""
-    if not totals.over:
-        return []
-    at = (policy.get("_pos") or {}).get(("max_gpu_hours_per_pr",), (0, 0))
-    if totals.unbounded:
-        msg = (
-            f"{len(totals.unbounded)} run(s) have no scheduling.max_duration, so this change's GPU-hours "
-            f"are unbounded: {', '.join(totals.unbounded)}"
-        )
-    else:
-        msg = (
-            f"this change submits {totals.counted:g} GPU-hours, over the per-pull-request limit "
-            f"{totals.limit:g}; split it, or have a maintainer add approvals for its runs to {FILE}"
-        )
-    return [Finding(FILE, at[0], at[1], PR_RULE, ERROR, msg, FILE)]

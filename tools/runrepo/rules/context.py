@@ -8,8 +8,6 @@ from ..compose.layers import Origin
 from ..compose.resolve import Resolved
 from ..releases import release_of
 
-_MISSING = object()
-
 
 @dataclass
 class RunCtx:

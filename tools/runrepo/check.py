@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..compose.engine import compose
-from ..compose.layers import RUNS, TreeSource
-from ..compose.resolve import Resolved, resolve
-from ..errors import RunrepoError
-from ..findings import Finding, dedupe
-from ..rules import run_rules
-from .context import RunCtx
+from .compose.engine import compose
+from .compose.layers import RUNS, TreeSource
+from .compose.resolve import Resolved, resolve
+from .errors import RunrepoError
+from .findings import Finding, dedupe
+from .rules import run_rules
+from .rules.context import RunCtx
 
 RUN_DIR = "experiments"
 NOT_LAYERS = ("policy",)  # files under runs/ that are not Hydra layers

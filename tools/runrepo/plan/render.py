@@ -1,4 +1,4 @@
-"""A Plan as a pull-request comment (markdown), as terminal text, and as JSON.
+"""A Plan rendered: as a pull-request comment (markdown), as terminal text, and as JSON.
 
 The markdown must fit one GitHub comment (65,535 characters). What a reviewer cannot do
 without comes first and is never cut: the summary table of every run and the totals. Then
@@ -8,10 +8,12 @@ findings, then diffs, each within what is left; whatever is cut says so and how 
 from __future__ import annotations
 
 import json
-import re
 
 from ..findings import ERROR
-from .changes import EMPTY_TREE
+from ..git import EMPTY_TREE
+from ..report.escape import markdown as esc
+from ..report.escape import markdown_code as code
+from ..report.escape import markdown_fence as fence
 from .plan import Plan, RunPlan
 
 MARKER = "<!-- runrepo-plan -->"  # the workflow finds and updates its one sticky comment by this
@@ -24,20 +26,6 @@ DIFF_MIN_CHARS = 1_500  # do not start a diff in less room than this
 def size(text: str) -> int:
     """Characters as GitHub may count them (UTF-16 units): never less than len()."""
     return len(text.encode("utf-16-le")) // 2
-
-
-def esc(text: str) -> str:
-    """Text from a pull request, made inert in markdown: no HTML, no table breaks, no @mentions."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
-    return text.replace("@", "&#64;").replace("\n", " ")
-
-
-def code(text: str) -> str:
-    """Inline code that survives backticks in `text`."""
-    text = esc(text)
-    ticks = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
 def num(x: float | int | None, unit: str = "") -> str:
@@ -170,11 +158,6 @@ def findings_block(p: Plan) -> list[str]:
         hits = f" ({len(runs)} runs)" if len(runs) > 1 else ""
         lines.append(f"- {code(where)} **{f.severity}**[{esc(f.rule)}] {esc(f.message)}{hits}")
     return lines
-
-
-def fence(body: str) -> str:
-    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`{3,}", body)), default=0) + 1)
-    return f"{ticks}diff\n{body}{'' if body.endswith(chr(10)) else chr(10)}{ticks}"
 
 
 def diff_block(r: RunPlan, room: int, open_: bool, base: str = "<base>") -> str | None:
