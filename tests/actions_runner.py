@@ -3,7 +3,9 @@
 Steps are taken from the workflow file, never copied into tests. What needs GitHub or the
 network is skipped with a stated reason: `uses:` actions (checkout, setup-python, github-script)
 and package installs (the test's environment already has runrepo installed). Expressions are
-evaluated only in the forms this repository's workflows use: a dotted context path.
+evaluated only in the forms this repository's workflows use (`value_of`): context paths, literals,
+`!`, `==`, `!=`, `&&`, `||`, parentheses, `contains()` and the status functions; anything else fails
+the test. Job-level `if:` is not applied by `run_job`; tests ask `job_runs`.
 """
 
 from __future__ import annotations
@@ -49,12 +51,137 @@ def lookup(expr: str, ctx: dict):
     return node
 
 
-def substitute(value, ctx: dict) -> str:
-    def one(m):
-        v = lookup(m.group(1), ctx)
-        return json.dumps(v) if isinstance(v, (dict, list)) else str(v)
+def render(v) -> str:
+    """A value as GitHub pastes it into a string: true/false, null as empty, objects as JSON."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return ""
+    return json.dumps(v) if isinstance(v, (dict, list)) else str(v)
 
-    return EXPR.sub(one, str(value))
+
+def substitute(value, ctx: dict) -> str:
+    return EXPR.sub(lambda m: render(value_of(m.group(1), ctx)), str(value))
+
+
+TOKEN = re.compile(r"\s*(?:(\|\||&&|==|!=|!|\(|\)|,)|'((?:[^']|'')*)'|([A-Za-z_][\w.-]*))")
+STATUS = {"success": True, "always": True, "cancelled": False, "failure": False}
+
+
+def value_of(expr: str, ctx: dict, status: dict | None = None):
+    """An expression's value: context paths, 'strings', true/false/null, `!`, `==`, `!=`, `&&`, `||`,
+    parentheses, `contains(a, b)` and the status functions (`status` overrides their results)."""
+    funcs = {**STATUS, **(status or {})}
+    tokens, pos, text = [], 0, expr.strip()
+    while pos < len(text):
+        m = TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise AssertionError(f"expression not supported by the stand-in runner: {expr!r}")
+        op, string, name = m.groups()
+        if op:
+            tokens.append(("op", op))
+        elif string is not None:
+            tokens.append(("val", string.replace("''", "'")))
+        else:
+            tokens.append(("name", name))
+        pos = m.end()
+
+    def take(*ops):
+        if tokens and tokens[0][0] == "op" and tokens[0][1] in ops:
+            return tokens.pop(0)[1]
+        return None
+
+    def call(name):
+        args = [] if take(")") else [either()]
+        while args and take(","):
+            args.append(either())
+        assert args == [] or take(")"), f"unbalanced call of {name} in {expr!r}"
+        if name in funcs and not args:
+            return funcs[name]
+        if name == "contains" and len(args) == 2:
+            hay, needle = args
+            if isinstance(hay, list):
+                return any(equal(x, needle) for x in hay)
+            return render(needle).lower() in render(hay).lower()
+        raise AssertionError(f"function not supported by the stand-in runner: {name}({len(args)} args)")
+
+    def primary():
+        assert tokens, f"incomplete expression {expr!r}"
+        if take("!"):
+            return not truthy(primary())
+        if take("("):
+            v = either()
+            assert take(")"), f"unbalanced parentheses in {expr!r}"
+            return v
+        kind, v = tokens.pop(0)
+        if kind == "val":
+            return v
+        assert kind == "name", f"unexpected {v!r} in {expr!r}"
+        if take("("):
+            return call(v)
+        literal = {"true": True, "false": False, "null": None}
+        return literal[v] if v in literal else lookup(v, ctx)
+
+    def compare():
+        left = primary()
+        while op := take("==", "!="):
+            same = equal(left, primary())
+            left = same if op == "==" else not same
+        return left
+
+    def both():
+        left = compare()
+        while take("&&"):
+            right = compare()
+            left = right if truthy(left) else left
+        return left
+
+    def either():
+        left = both()
+        while take("||"):
+            right = both()
+            left = left if truthy(left) else right
+        return left
+
+    result = either()
+    assert not tokens, f"trailing {tokens!r} in {expr!r}"
+    return result
+
+
+def evaluate(expr: str, ctx: dict, status: dict | None = None) -> bool:
+    """An `if:` condition, with or without `${{ }}`."""
+    text = expr.strip()
+    if text.startswith("${{") and text.endswith("}}"):
+        text = text[3:-2]
+    return truthy(value_of(text, ctx, status))
+
+
+def truthy(v) -> bool:
+    return v not in (False, None, "", 0)
+
+
+def equal(a, b) -> bool:
+    """GitHub compares strings case-insensitively, and casts a mixed pair to numbers."""
+    if isinstance(a, str) and isinstance(b, str):
+        return a.lower() == b.lower()
+    if type(a) is type(b):
+        return a == b
+    return number(a) == number(b)
+
+
+def number(v) -> float:
+    if v is None or v == "":
+        return 0.0
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def job_runs(workflow: dict, job_id: str, ctx: dict, status: dict | None = None) -> bool:
+    """Whether the job's `if:` lets it run (no `if:` means `success()`)."""
+    cond = workflow["jobs"][job_id].get("if")
+    return evaluate("success()" if cond is None else str(cond), ctx, status)
 
 
 def parse_outputs(text: str) -> dict:

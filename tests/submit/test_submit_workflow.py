@@ -108,8 +108,9 @@ def run_job(
     return out
 
 
-def _push(repo, emu, tmp: Path, before: str, after: str, secrets: dict) -> dict:
-    event = {"before": before, "after": after, "ref": "refs/heads/main", "repository": {"full_name": "acme/runs"}}
+def _push(repo, emu, tmp: Path, before: str, after: str, secrets: dict, fork: bool = False) -> dict:
+    repository = {"full_name": "acme/runs", "fork": fork}
+    event = {"before": before, "after": after, "ref": "refs/heads/main", "repository": repository}
     steps = run_job(repo.path, tmp, emu.endpoint, event_name="push", event=event, sha=after, secrets=secrets)
     skipped = {s["name"]: s["skipped"] for s in steps if "skipped" in s}
     assert set(skipped) == {
@@ -157,7 +158,7 @@ def test_first_push_of_a_new_branch_submits_every_run(repo, emu, tmp_path):
 def test_without_the_secret_it_is_a_notice_not_a_failure(repo, emu, tmp_path):
     c0 = repo.head()
     repo.write("runs/experiments/a.yaml", run_text("exp-a"))
-    step = _push(repo, emu, tmp_path / "r", c0, repo.commit("fork push"), {})
+    step = _push(repo, emu, tmp_path / "r", c0, repo.commit("fork push"), {}, fork=True)  # canonical: tests/workflows
     assert step["code"] == 0
     assert step["stdout"].startswith("::notice title=runrepo submit::MOSAICML_API_KEY is not available")
     assert emu.requests() == []

@@ -33,8 +33,9 @@ def zizmor() -> str:
     return exe
 
 
-def run_zizmor(*targets: Path) -> tuple[int, list[dict]]:
-    cmd = [zizmor(), "--offline", "--no-config", "--no-progress", "--format", "json", *map(str, targets)]
+def run_zizmor(*targets: Path, persona: str = "regular") -> tuple[int, list[dict]]:
+    cmd = [zizmor(), "--offline", "--no-config", "--no-progress", f"--persona={persona}", "--format", "json"]
+    cmd += map(str, targets)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     return proc.returncode, json.loads(proc.stdout or "[]")
 
@@ -42,6 +43,23 @@ def run_zizmor(*targets: Path) -> tuple[int, list[dict]]:
 def test_zizmor_reports_nothing():
     code, findings = run_zizmor(*workflow_files())
     assert findings == [] and code == 0, [(f["ident"], f["desc"]) for f in findings]
+
+
+def test_zizmor_auditor_reports_nothing():
+    """The auditor persona adds the pedantic and low-confidence audits (secrets-outside-env, ...)."""
+    code, findings = run_zizmor(*workflow_files(), persona="auditor")
+    assert findings == [] and code == 0, [(f["ident"], f["desc"]) for f in findings]
+
+
+def test_zizmor_auditor_flags_a_secret_outside_an_environment(tmp_path):
+    """Our submit.yml without its `environment:`: proves the auditor run sees what it must."""
+    text = (WORKFLOWS / "submit.yml").read_text()
+    assert "    environment: platform\n" in text
+    bad = tmp_path / "submit.yml"
+    bad.write_text(text.replace("    environment: platform\n", "", 1))
+    assert run_zizmor(bad)[1] == []  # the default persona does not look
+    code, findings = run_zizmor(bad, persona="auditor")
+    assert code != 0 and {f["ident"] for f in findings} == {"secrets-outside-env"}
 
 
 def test_zizmor_fails_on_a_bad_workflow(tmp_path):
@@ -83,7 +101,7 @@ def test_actionlint_flags_untrusted_input_in_a_script(tmp_path):
 def test_actionlint_catches_an_injection_added_to_our_own_workflow(tmp_path):
     """The real pr.yml with one step added the wrong way: proves our file is really linted."""
     text = (WORKFLOWS / "pr.yml").read_text()
-    step = "      - name: Install\n        run: pip install -e .\n"
+    step = '      - name: Install\n        run: pip install --require-hashes -r "$RUNNER_TEMP/base/requirements/runtime.lock"\n'
     assert step in text
     bad = tmp_path / "pr.yml"
     bad.write_text(text.replace(step, step + '      - run: echo "${{ github.head_ref }}"\n', 1))

@@ -1,111 +1,136 @@
 """pr.yml's plan job, executed: its `run:` steps in bash with a simulated pull_request event.
 
-The workspace is what actions/checkout (fetch-depth: 0) leaves for a pull request: a clone with
-origin/main, and HEAD at the merge of the pull request into main. The comment job's script runs
-in node against a fake GitHub client, to prove it updates one sticky comment.
+The workspace is what actions/checkout (fetch-depth: 0) leaves for a pull request against a scratch
+copy of this project (tests/workflows/scratch.py). The plan is made by the tool of the base commit:
+a pull request that weakens the tool does not weaken its own plan. The comment job's script runs in
+node against a fake GitHub client, to prove it updates one sticky comment.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 
 import pytest
-from actions_runner import run_job
 from runrepo.plan.render import MARKER
-from runrepo_testing import GIT_ENV as _GIT_IDENTITY
-from runrepo_testing import ROOT, run_file
+from runrepo_testing import run_file
+from scratch import pull_request
 from wf_helpers import WORKFLOWS, load
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
-GIT_ENV = {**os.environ, **_GIT_IDENTITY}
+NEEDS_OWNER = "This pull request changes the rules themselves: needs a code owner."
+BIG_RUN = "runs/experiments/gpt3-126m-64node.yaml"
 
 
-def git(cwd, *args) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=GIT_ENV).stdout
+def big_run() -> str:
+    """512 GPUs (64 nodes of 8) x 24 h: valid in every respect but the policy's caps (128 GPUs, 3,072 GPU-hours)."""
+    text = run_file("gpt3-126m-64node", node="multi_node", nodes=64)
+    return text.replace("  model:\n", "  model:\n    global_batch_size: 2048\n")  # micro 4 x DP 512
 
 
-def pull_request(tmp_path, files: dict[str, str]):
-    """An upstream with runs/ on main and a `feature` branch adding `files`; the checked-out merge."""
-    up = tmp_path / "upstream"
-    shutil.copytree(ROOT / "runs", up / "runs")
-    git(tmp_path, "init", "-q", "-b", "main", str(up))
-    git(up, "add", "-A")
-    git(up, "commit", "-qm", "runs on main")
-    git(up, "checkout", "-qb", "feature")
-    for rel, text in files.items():
-        (up / rel).write_text(text)
-    git(up, "add", "-A")
-    git(up, "commit", "-qm", "add a run")
-    head = git(up, "rev-parse", "HEAD").strip()
-    base = git(up, "rev-parse", "main").strip()
-    ws = tmp_path / "workspace"
-    git(tmp_path, "clone", "-q", str(up), str(ws))
-    git(ws, "checkout", "-q", "--detach", "origin/main")
-    git(ws, "merge", "-q", "--no-ff", "-m", f"Merge {head} into {base}", "origin/feature")
-    merge = git(ws, "rev-parse", "HEAD").strip()
-    event = {
-        "action": "synchronize",
-        "number": 7,
-        "pull_request": {
-            "number": 7,
-            "title": '"; echo pwned; "',  # never reaches a script: the workflow reads no title
-            "base": {"ref": "main", "sha": base, "repo": {"full_name": "acme/runs"}},
-            "head": {"ref": "feature", "sha": head, "repo": {"full_name": "acme/runs"}},
-        },
-        "repository": {"full_name": "acme/runs"},
-    }
-    github = {
-        "event_name": "pull_request",
-        "repository": "acme/runs",
-        "base_ref": "main",
-        "head_ref": "feature",
-        "ref": "refs/pull/7/merge",
-        "sha": merge,
-    }
-    return ws, event, github
+def disable_policy(tree) -> None:
+    """The attack of issue 11: `return {}` as the first statement of validate/policy.py:load."""
+    path = tree / "tools" / "runrepo" / "validate" / "policy.py"
+    text, n = re.subn(r"^(def load\(.*\).*:\n)", r"\1    return {}  # no limits\n", path.read_text(), flags=re.M)
+    assert n == 1, "validate/policy.py has no one-line `def load(...):` to patch"
+    path.write_text(text)
 
 
-def run_plan_job(tmp_path, files):
-    ws, event, github = pull_request(tmp_path, files)
-    runner_tmp = tmp_path / "runner"
-    runner_tmp.mkdir()
-    return run_job(load(WORKFLOWS / "pr.yml"), "plan", ws, event, github, runner_tmp)
+def ran(job) -> dict:
+    return {s.name: s for s in job.steps if not s.skipped}
 
 
 def test_plan_job_writes_the_plan_to_the_step_summary_and_the_job_output(tmp_path):
-    job = run_plan_job(tmp_path, {"runs/experiments/pr-run.yaml": run_file("pr-run")})
+    pr = pull_request(tmp_path, {"runs/experiments/pr-run.yaml": run_file("pr-run")})
+    _, job = pr.plan()
     skipped = {s.name: s.skipped for s in job.steps if s.skipped}
-    for name, why in skipped.items():
-        print(f"skipped {name}: {why}")
     assert set(skipped) == {
         "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683",
         "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065",
         "Install",
     }
-    ran = [s for s in job.steps if not s.skipped]
-    assert [s.name for s in ran] == ["Plan", "Publish", "Fail when a run to submit has errors"]
-    assert not job.failed, [(s.name, s.code, s.stderr) for s in ran]
+    assert list(ran(job)) == [
+        "Check out the base commit's tool",
+        "Plan",
+        "Mark a change to the rules",
+        "Publish",
+        "Fail when a run to submit has errors",
+    ]
+    assert not job.failed, [(s.name, s.code, s.stderr) for s in job.steps]
     assert job.summary.startswith(MARKER)
     (row,) = [x for x in job.summary.splitlines() if x.startswith("| `runs/experiments/pr-run.yaml` |")]
     assert "| **submit (new)** | r7z2 | a100_80gb | 1 | 8 | 24 | 192 |" in row and row.endswith("| ok |")
     assert "1 run to submit, 8 GPUs, 192 GPU-hours" in job.summary
-    assert "(runs on main), the merge base with `origin/main`" in job.summary
+    assert "the merge base with `origin/main`" in job.summary
+    assert NEEDS_OWNER not in job.summary  # a run file alone changes no rule
     assert job.outputs["markdown"] == job.summary.rstrip("\n")
-    assert "pwned" not in "".join(s.stdout + s.stderr for s in ran)
+    assert "pwned" not in "".join(s.stdout + s.stderr for s in job.steps)
 
 
 def test_plan_job_fails_on_an_error_but_still_publishes_the_plan(tmp_path):
     bad = run_file("pr-run").replace("  model:\n", "  model:\n    global_batch_size: 100\n")
-    job = run_plan_job(tmp_path, {"runs/experiments/pr-run.yaml": bad})
-    by_name = {s.name: s for s in job.steps}
-    assert by_name["Plan"].code == 0 and by_name["Plan"].outputs == {"status": "1"}
-    assert by_name["Publish"].code == 0
-    assert by_name["Fail when a run to submit has errors"].code == 1 and job.failed
+    _, job = pull_request(tmp_path, {"runs/experiments/pr-run.yaml": bad}).plan()
+    steps = ran(job)
+    assert steps["Plan"].code == 0 and steps["Plan"].outputs == {"status": "1"}
+    assert steps["Publish"].code == 0
+    assert steps["Fail when a run to submit has errors"].code == 1 and job.failed
     assert "**Blocked:** 1 run(s)" in job.summary and "batch-divisible" in job.outputs["markdown"]
+
+
+def test_a_pull_request_that_disables_the_policy_fails_its_plan(tmp_path):
+    """Issue 11: `return {}` in policy.load plus a 512-GPU run. The base's tool judges it: red."""
+    pr = pull_request(tmp_path, {BIG_RUN: big_run()}, edit=disable_policy)
+    changes, job = pr.plan()
+    plan = ran(job)["Plan"]
+    assert plan.outputs == {"status": "1"} and job.failed
+    assert f"plan by {pr.tmp}/runner-plan-0/base/tools/runrepo/__init__.py at {pr.base}" in plan.stdout
+    assert "policy-gpus" in job.summary and "512 GPUs is over the limit of 128" in job.summary
+    assert "**Blocked:** 1 run(s)" in job.summary
+    # ... and the plan says that the pull request changes the code that judges runs.
+    assert changes.outputs["rules"] == "tools/"
+    assert job.summary.startswith(MARKER + "\n\n> [!WARNING]\n> **" + NEEDS_OWNER + "** It changes `tools/`.")
+
+
+def test_the_same_pull_request_would_pass_a_plan_by_its_own_tool(tmp_path):
+    """The control: with the pull request's tool (base sha = head), the same plan is green."""
+    pr = pull_request(tmp_path, {BIG_RUN: big_run()}, edit=disable_policy)
+    event = json.loads(json.dumps(pr.event))
+    event["pull_request"]["base"]["sha"] = pr.head
+    job = pr.run("plan", needs={"changes": {"code": "true", "rules": "tools/"}}, event=event)
+    assert ran(job)["Plan"].outputs == {"status": "0"} and not job.failed
+    (row,) = [x for x in job.summary.splitlines() if x.startswith(f"| `{BIG_RUN}` |")]
+    assert "| **submit (new)** |" in row and "| 512 |" in row and "policy-gpus" not in job.summary
+
+
+def test_a_runrepo_package_in_the_pull_request_never_runs(tmp_path):
+    """`python -m` imports from its working directory: the plan never runs from the head's checkout."""
+    trap = 'raise SystemExit("the pull request\'s runrepo package ran")\n'
+    files = {"runrepo/__init__.py": trap, "runrepo/cli.py": trap, "sitecustomize.py": trap}
+    files["runs/experiments/pr-run.yaml"] = run_file("pr-run")
+    _, job = pull_request(tmp_path, files).plan()
+    assert not job.failed, [(s.name, s.stdout, s.stderr) for s in job.steps]
+    assert "package ran" not in "".join(s.stdout + s.stderr for s in job.steps)
+
+
+@pytest.mark.parametrize(
+    "rules, note",
+    [
+        ("tools/ .github/", "It changes `tools/`, `.github/`."),
+        ("", "It changes paths the changes job could not classify."),  # the changes job failed: fail closed
+    ],
+)
+def test_the_mark_names_what_changed_and_fails_closed(tmp_path, rules, note):
+    pr = pull_request(tmp_path, {"runs/experiments/pr-run.yaml": run_file("pr-run")})
+    job = pr.run("plan", needs={"changes": {"rules": rules}})
+    lines = job.summary.splitlines()
+    assert lines[:3] == [MARKER, "", "> [!WARNING]"]
+    assert lines[3] == f"> **{NEEDS_OWNER}** {note}"
+    assert job.outputs["markdown"].startswith(MARKER)  # the comment job still finds its comment
+    assert not job.failed  # a code owner decides, not the plan
 
 
 FAKE_GITHUB = """

@@ -119,3 +119,25 @@ def test_secrets_only_in_the_submit_job():
     if not path.is_file():
         pytest.skip("submit.yml is not written yet")
     assert secret_jobs(load(path)) <= {"submit"}
+
+
+def test_secrets_come_from_a_protected_environment():
+    """zizmor's secrets-outside-env: a job that reads a secret names its environment (README: `platform`)."""
+    for path in FILES:
+        wf = load(path)
+        for job_id in secret_jobs(wf) - {"<workflow level>"}:
+            assert wf["jobs"][job_id].get("environment") == "platform", f"{path.name}: job {job_id}"
+    assert "submit" in secret_jobs(load(WORKFLOWS / "submit.yml"))
+
+
+def test_the_plan_job_runs_no_code_from_the_pull_request():
+    """Only the base commit's tool: no install of the checkout, no `runrepo` from PATH, no script of the head."""
+    job = load(WORKFLOWS / "pr.yml")["jobs"]["plan"]
+    scripts = [s["run"] for s in job["steps"] if "run" in s]
+    for text in scripts:
+        assert not re.search(r"pip3?\s+install\b(?!.*\$RUNNER_TEMP/base/)", text), text
+        code = "\n".join(x for x in text.splitlines() if not x.lstrip().startswith("#"))
+        command = r"(^|[;&|(])\s*(\S*runrepo|\./\S+|bash|sh|source|\.|make|pre-commit|npm|pytest)(\s|$)"
+        assert not re.search(command, code, re.M), text
+    (plan,) = [t for t in scripts if "runrepo.cli plan" in t]
+    assert plan.index('cd "$RUNNER_TEMP/base/tools"') < plan.index("python -m runrepo.cli plan")
