@@ -31,6 +31,22 @@ NULL_HINTS = {
     "model.data.index_mapping_dir": {"type": "string"},
 }
 
+# Keys whose default is a value but where NeMo also accepts null (read from NeMo's source):
+NULLABLE = {
+    # get_nmt_tokenizer(model_name=tokenizer.type) is Optional; the sentencepiece library loads
+    # tokenizer.model and ignores the name (nemo/collections/nlp/modules/common/tokenizer_utils.py).
+    "model.tokenizer.type",
+    # gpt_dataset.build_train_valid_test_datasets: with a train/validation/test data_prefix mapping
+    # splits_string is not used ("ignored since data prefix is of type dictionary", v1.13+).
+    "model.data.splits_string",
+}
+
+# Mappings whose keys NeMo passes on unchecked: no key of theirs is unknown.
+FREE_FORM = {
+    "model.mcore_customization_config": "Set attribute by attribute on Megatron Core's TransformerConfig "
+    "(`setattr(transformer_config, key, value)` in megatron_gpt_model.py): any key is taken.",
+}
+
 # Keys NeMo's code reads that the default omits, where the literal default in code is too loose.
 EXTRA_HINTS = {
     "model.context_parallel_size": {"type": "integer"},
