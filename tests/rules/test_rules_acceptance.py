@@ -240,3 +240,46 @@ def test_broken_default_is_caught(repo, rule_id, release, changes):
         _set(params, dotted, value)
     rel = write_run(repo, "broken-default", params, release=release, cluster="one_gpu")
     assert hits(composed(repo.check(rel)), rule_id), rule_id
+
+
+RECOMPUTE = "model.activations_checkpoint_"
+
+
+@pytest.mark.parametrize(
+    "release,changes,severity",
+    [  # NeMo 1.11 transformer.py: full + block with 0 layers only logs and checkpoints nothing
+        ("1.11", {"granularity": "full", "method": "block", "num_layers": 0}, "warning"),
+        ("1.11", {"granularity": "full", "method": "uniform", "num_layers": 0}, "error"),  # l += 0 never ends
+        ("1.11", {"granularity": "full", "method": "block", "num_layers": None}, "error"),  # l < None: TypeError
+        ("1.23", {"granularity": "selective", "method": None, "num_layers": 0}, "warning"),  # legacy: 0 is unset
+        ("1.23", {"granularity": "selective", "method": None, "num_layers": 2}, "error"),  # legacy raises
+        ("2.4", {"granularity": "selective", "method": None, "num_layers": 0}, "error"),  # mcore: must be None
+        ("2.4", {"granularity": "full", "method": "block", "num_layers": 0}, "warning"),
+    ],
+)
+def test_recompute_config_says_what_nemo_does(repo, release, changes, severity):
+    params = load_default(release)
+    for key, value in changes.items():
+        _set(params, RECOMPUTE + key, value)
+    rel = write_run(repo, "recompute", params, release=release, cluster="one_gpu")
+    assert [f.severity for f in hits(composed(repo.check(rel)), "recompute-config")] == [severity]
+
+
+DIGEST = "sha256:" + "0f" * 32
+
+
+@pytest.mark.parametrize(
+    "image,expected",
+    [
+        (f"nvcr.io/nvidia/nemo:25.07@{DIGEST}", []),  # the tag decides, the digest is kept
+        (f"nvcr.io/nvidia/nemo@{DIGEST}", [("image-release", "warning")]),  # the layer declares 2.4
+        ("nvcr.io/nvidia/nemo:25.07@sha256:xyz", [("image-pinned", "error")]),
+        ("nvcr.io/nvidia/nemo:24.12", [("image-release", "error")]),  # 2.1, not the layer's 2.4
+    ],
+)
+def test_image_pins(repo, image, expected):
+    rel = write_run(repo, "pinned", load_default("2.4"), release="2.4", cluster="one_gpu", image=image)
+    found = composed(repo.check(rel))
+    assert [(f.rule, f.severity) for f in found if f.rule in ("image-release", "image-pinned")] == expected
+    rendered = [f for f in found if f.rule == "image-release"]
+    assert all("cannot confirm NeMo 2.4" in f.message for f in rendered if f.severity == "warning")

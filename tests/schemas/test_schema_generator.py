@@ -10,7 +10,6 @@ from schema_helpers import CORPUS, REPO, SCHEMAS
 
 sys.path.insert(0, str(REPO))
 from scripts.gen_schemas import pysrc, wheels  # noqa: E402
-
 from scripts.gen_schemas.nemo import RELEASES  # noqa: E402
 
 NEMO_FILES = [f"nemo/v{r.name}.json" for r in RELEASES]
