@@ -251,8 +251,8 @@ RECOMPUTE = "model.activations_checkpoint_"
         ("1.11", {"granularity": "full", "method": "block", "num_layers": 0}, "warning"),
         ("1.11", {"granularity": "full", "method": "uniform", "num_layers": 0}, "error"),  # l += 0 never ends
         ("1.11", {"granularity": "full", "method": "block", "num_layers": None}, "error"),  # l < None: TypeError
-        ("1.23", {"granularity": "selective", "method": None, "num_layers": 0}, "warning"),  # legacy: 0 is unset
-        ("1.23", {"granularity": "selective", "method": None, "num_layers": 2}, "error"),  # legacy raises
+        ("1.12", {"granularity": "selective", "method": None, "num_layers": 0}, "warning"),  # legacy: 0 is unset
+        ("1.12", {"granularity": "selective", "method": None, "num_layers": 2}, "error"),  # legacy <= 1.12 raises
         ("2.4", {"granularity": "selective", "method": None, "num_layers": 0}, "error"),  # mcore: must be None
         ("2.4", {"granularity": "full", "method": "block", "num_layers": 0}, "warning"),
     ],

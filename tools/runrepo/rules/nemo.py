@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 from ..estimate.budget import max_time_seconds
+from ..releases import in_range
 from . import WARNING, Hit, rule
 
 _UNSET = object()
@@ -55,7 +56,7 @@ def hidden_divisible_heads(ctx):
 )
 def recompute_config(ctx):
     # NeMo's legacy transformer (nemo/collections/nlp/modules/common/megatron/transformer.py, v1.11-v2.x,
-    # used unless mcore_gpt) tests `if not activations_checkpoint_num_layers` for full/uniform|block and
+    # used unless mcore_gpt; selective raises on num_layers only up to v1.12) tests `if not activations_checkpoint_num_layers` for full/uniform|block and
     # only logs "Setting to 1 by default" without setting it; selective raises only for a truthy
     # num_layers. Megatron-core's TransformerConfig (mcore_gpt) needs recompute_num_layers not None for
     # full and None for selective. With 0, block checkpoints no layer; uniform advances by 0 and loops.
@@ -92,6 +93,8 @@ def recompute_config(ctx):
         if mcore:
             yield Hit(path, f"granularity 'selective' ({where_g}) with activations_checkpoint_num_layers={n!r} under "
                       f"mcore_gpt ({ctx.where(_m('mcore_gpt'))}): Megatron-core's TransformerConfig raises; set it to null")
+        elif not in_range(ctx.release, before="1.13"):
+            return  # v1.13+ legacy selective sets num_layers to the layer count itself (transformer.py)
         elif n:
             yield Hit(path, f"granularity 'selective' ({where_g}) with activations_checkpoint_num_layers={n!r}: NeMo "
                       "raises \"activations_checkpoint_num_layers should be None\"; set it to null")
