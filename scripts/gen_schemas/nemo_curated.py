@@ -31,6 +31,22 @@ NULL_HINTS = {
     "model.data.index_mapping_dir": {"type": "string"},
 }
 
+# Keys whose default is a value but where NeMo also accepts null (read from NeMo's source):
+NULLABLE = {
+    # get_nmt_tokenizer(model_name=tokenizer.type) is Optional; the sentencepiece library loads
+    # tokenizer.model and ignores the name (nemo/collections/nlp/modules/common/tokenizer_utils.py).
+    "model.tokenizer.type",
+    # gpt_dataset.build_train_valid_test_datasets: with a train/validation/test data_prefix mapping
+    # splits_string is not used ("ignored since data prefix is of type dictionary", v1.13+).
+    "model.data.splits_string",
+}
+
+# Mappings whose keys NeMo passes on unchecked: no key of theirs is unknown.
+FREE_FORM = {
+    "model.mcore_customization_config": "Set attribute by attribute on Megatron Core's TransformerConfig "
+    "(`setattr(transformer_config, key, value)` in megatron_gpt_model.py): any key is taken.",
+}
+
 # Keys NeMo's code reads that the default omits, where the literal default in code is too loose.
 EXTRA_HINTS = {
     "model.context_parallel_size": {"type": "integer"},
@@ -89,13 +105,17 @@ CLUSTER_TYPE = {  # cfg.get('cluster_type') in MegatronTrainerBuilder (v1.23+), 
 }
 
 
+def _key(release: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in release.split("."))
+
+
 def data_prefix(release: str) -> dict:
-    """model.data.data_prefix: mandatory (`???`); list or string; a split mapping from v1.13."""
+    """model.data.data_prefix: mandatory (`???`); list or string; a split mapping from v1.13; null with mock from v1.18."""
     path = {"type": "string", "not": {"const": "???"}}
     listed = {"type": "array", "minItems": 1, "items": {"type": ["number", "string"]}}
     forms: list[dict] = [path, listed]
     wording = "a path prefix, or a list [weight, path, weight, path, ...] (a single path needs no weight)"
-    if release != "1.11":
+    if _key(release) >= (1, 13):  # gpt_dataset: isinstance(data_prefix, DictConfig) from v1.13
         split = {"description": "Path prefix or weighted list for this split.", "anyOf": [path, listed]}
         forms.append(
             {
@@ -106,7 +126,7 @@ def data_prefix(release: str) -> dict:
             }
         )
         wording += ", or a mapping with train, validation and test"
-    if release not in ("1.11", "1.13"):
+    if _key(release) >= (1, 18):  # gpt_dataset: data_impl 'mock' (no data) from v1.18
         forms.append({"type": "null"})
         wording += "; null only with data_impl: mock"
     return {
@@ -118,8 +138,8 @@ def data_prefix(release: str) -> dict:
 
 
 def data_requires_prefix(release: str) -> dict:
-    """Keywords for model.data: data_prefix is required, except with data_impl: mock (NeMo v1.23+)."""
-    if release in ("1.11", "1.13"):
+    """Keywords for model.data: data_prefix is required, except with data_impl: mock (NeMo v1.18+)."""
+    if _key(release) < (1, 18):
         return {"required": ["data_prefix"]}
     not_null = {
         "description": "Without data_impl: mock, NeMo needs data.",

@@ -28,6 +28,7 @@ MAPPINGS = {"dict", "Dict", "Mapping", "MutableMapping", "DictConfig"}
 SEQUENCES = {"list", "List", "Sequence", "Iterable", "tuple", "Tuple", "Set", "set", "ListConfig"}
 ENUM_BASES = {"Enum", "IntEnum", "Signals"}  # OmegaConf takes an enum member's name or value
 STR_COERCED = {"type": ["string", "number", "boolean"]}  # OmegaConf turns scalars into text for str
+BOOL_COERCED = {"type": ["boolean", "integer"]}  # ... and an integer into a bool (0 False, else True)
 
 
 def _last(node: ast.expr) -> str:
@@ -128,6 +129,8 @@ class Reader:
             return None
         if name == "str" and self.coerce_str:
             return [STR_COERCED]
+        if name == "bool" and self.coerce_str:  # OmegaConf's BooleanNode takes an int: 0 is False
+            return [BOOL_COERCED]
         if name in SCALARS:
             return [SCALARS[name]]
         if name in MAPPINGS:
@@ -326,3 +329,77 @@ def trainer_fixed_kwargs(tree: ast.Module) -> list[str]:
             if any(ast.unparse(k.value).endswith("cfg.trainer") for k in spread):
                 fixed += [k.arg for k in node.keywords if k.arg and k.arg not in fixed]
     return fixed
+
+
+# Names that are methods of a config object (DictConfig, dict, str), not keys it holds.
+_METHODS = {n for t in (dict, str, list) for n in dir(t)} | {"get", "pop", "items", "keys", "values", "copy"}
+
+
+def _literal_key(node: ast.expr) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def config_reads(tree: ast.Module, receivers: dict[str, str]) -> dict[str, dict[str, list]]:
+    """Keys read from a config: `recv.get('k', d)`, `recv.k`, `recv['k']` and `'k' in recv`, where
+    `recv` is one of `receivers` (source text -> section) or a chain of reads below one.
+    {section: {key: [literal defaults]}} (None where no literal default is given)."""
+    memo: dict[int, str | None] = {}
+
+    def section(node: ast.expr) -> str | None:
+        if id(node) not in memo:
+            memo[id(node)] = _section(node)
+        return memo[id(node)]
+
+    def _section(node: ast.expr) -> str | None:
+        if isinstance(node, (ast.Name, ast.Attribute)) and ast.unparse(node) in receivers:
+            return receivers[ast.unparse(node)]
+        found = read(node)
+        return None if found is None else (f"{found[0]}.{found[1]}" if found[0] else found[1])
+
+    def read(node: ast.expr) -> tuple[str, str, object] | None:
+        """(section, key, default) when `node` reads one key of a known section."""
+        if isinstance(node, ast.Attribute) and node.attr not in _METHODS and not node.attr.startswith("_"):
+            parent = section(node.value)
+            return (parent, node.attr, None) if parent is not None else None
+        if isinstance(node, ast.Subscript) and _literal_key(node.slice):
+            parent = section(node.value)
+            return (parent, node.slice.value, None) if parent is not None else None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+            key = _literal_key(node.args[0]) if node.args else None
+            parent = section(node.func.value) if key else None
+            if parent is None:
+                return None
+            default = _literal(node.args[1]) if len(node.args) > 1 else (None,)
+            return parent, key, default[0] if default else None
+        return None
+
+    out: dict[str, dict[str, list]] = {}
+    for node in ast.walk(tree):
+        found = None
+        if isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+            found = read(node)
+        elif isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)):
+            key, parent = _literal_key(node.left), section(node.comparators[0])
+            found = (parent, key, None) if key and parent is not None else None
+        if found:
+            out.setdefault(found[0], {}).setdefault(found[1], []).append(found[2])
+    return out
+
+
+def init_params(sources: Sources, module: str, cls_name: str) -> tuple[list[tuple[str, object]], bool, list[str]]:
+    """([(keyword, literal default or None)], takes **kwargs, base class names) of `cls.__init__`."""
+    found = sources.module(module)
+    # ast.walk: a class may be defined inside a try block (NeMo 1.11's MegatronDistributedFusedAdam)
+    cls = next((n for n in ast.walk(found[0]) if isinstance(n, ast.ClassDef) and n.name == cls_name), None) if found else None
+    if cls is None:
+        return [], False, []
+    bases = [ast.unparse(b) for b in cls.bases]
+    init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+    if init is None:
+        return [], True, bases
+    a = init.args
+    positional = a.args[1:]
+    defaults = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
+    pairs = list(zip(positional, defaults, strict=True)) + list(zip(a.kwonlyargs, a.kw_defaults, strict=True))
+    params = [(p.arg, (_literal(d) or (None,))[0] if d is not None else None) for p, d in pairs]
+    return [p for p in params if p[0] != "params"], a.kwarg is not None, bases

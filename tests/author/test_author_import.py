@@ -33,7 +33,7 @@ def test_single_node_seed(cli, repo, corpus):
     text = run.read_text()
     assert text.startswith("# @package _global_\n")
     for line in (
-        "  - /nemo: v1_13",
+        "  - /nemo: v1_14",
         "  - /cluster: r0z0",
         "  - /node: single_node",
         "  - /model: gpt3_126m",
@@ -61,7 +61,7 @@ def test_single_node_seed(cli, repo, corpus):
         for x in dropped
     )
     assert sum("wget" in x for x in dropped) == 2
-    assert any("image nvcr.io/nvidia/nemo:22.11 -> /nemo: v1_13" in x for x in notes(err, "mapped"))
+    assert any("image nvcr.io/nvidia/nemo:22.11 -> /nemo: v1_14" in x for x in notes(err, "mapped"))
     assert err[-1].startswith(f"wrote {run}:") and "need your attention" in err[-1]
 
     code, findings = cli.findings(repo, "runs/experiments/nemo-megatron-gpt-124m-gpu-8.yaml")

@@ -10,7 +10,7 @@ EXPECTED = """\
 # @package _global_
 # gpt3_126m on the 8 x a100_80gb GPUs of one node of r7z2 (written by `runrepo new`).
 defaults:
-  - /nemo: v2_0
+  - /nemo: v2_4
   - /base
   - /cluster: r7z2
   - /node: single_node
@@ -92,7 +92,7 @@ def test_default_nodes_hold_whole_model_replicas():
         ("--cluster", "r0z0", "r1z1, r7z2, r9z1"),
         ("--node", "three_node", "multi_node, single_node"),
         ("--model", "gpt3_7b", "gpt3_126m"),
-        ("--nemo", "v9_9", "v1_11, v1_13, v1_23, v2_0"),
+        ("--nemo", "v9_9", "v1_11, v1_12, v1_13, v1_14, v1_15, v1_16, v1_17, v1_18, v1_19, v1_20, v1_21, v1_22, v1_23, v2_0, v2_1, v2_2, v2_3, v2_4"),
     ],
 )
 def test_bad_choice_lists_the_valid_ones(cli, repo, flag, bad, listed):

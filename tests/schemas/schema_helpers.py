@@ -12,13 +12,22 @@ from omegaconf import OmegaConf
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "schemas"
-CORPUS = Path(__file__).resolve().parents[2] / "../shared/corpus"
-RELEASES = {"1.11": "v1.11.0.yaml", "1.13": "v1.13.0.yaml", "1.23": "v1.23.0.yaml", "2.0": "v2.0.0.yaml"}
+SHARED = REPO.parent / "shared" / "corpus"
+VENDORED = REPO / "tests" / "data" / "corpus"  # copies of the parts these tests read (tests/data/README.md)
+CORPUS = SHARED if (SHARED / "nemo" / "megatron_gpt_config").is_dir() else VENDORED
+RELEASE_NAMES = [f"1.{m}" for m in range(11, 24)] + [f"2.{m}" for m in range(5)]
+RELEASES = {r: f"v{r}.0.yaml" for r in RELEASE_NAMES}
+
+
+def release_key(release: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in release.split("."))
 
 
 def corpus(*parts: str) -> Path:
     """A path in ../shared/corpus, or skip the test where the corpus is absent (a plain clone)."""
-    path = CORPUS.joinpath(*parts)
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        path = VENDORED.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"shared corpus not found at {path} (a plain clone has no ../shared)")
     return path

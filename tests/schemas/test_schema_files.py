@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 from jsonschema import Draft202012Validator
-from schema_helpers import SCHEMAS, schema
+from schema_helpers import RELEASE_NAMES, SCHEMAS, schema
 
 NAMES = sorted(p.relative_to(SCHEMAS).as_posix() for p in SCHEMAS.rglob("*.json"))
 NEMO = [n for n in NAMES if n.startswith("nemo/")]
 
 
 def test_all_expected_schemas_exist():
-    expected = {"mcli-run.json", "run-file.json", *(f"nemo/v{r}.json" for r in ("1.11", "1.13", "1.23", "2.0"))}
+    expected = {"mcli-run.json", "run-file.json", *(f"nemo/v{r}.json" for r in RELEASE_NAMES)}
     assert expected <= set(NAMES)
 
 

@@ -10,8 +10,14 @@ from schema_helpers import CORPUS, REPO, SCHEMAS
 
 sys.path.insert(0, str(REPO))
 from scripts.gen_schemas import pysrc, wheels  # noqa: E402
+from scripts.gen_schemas.nemo import RELEASES  # noqa: E402
 
-NEMO_FILES = [f"nemo/v{r}.json" for r in ("1.11", "1.13", "1.23", "2.0")]
+NEMO_FILES = [f"nemo/v{r.name}.json" for r in RELEASES]
+
+
+def test_one_schema_per_release_1_11_to_2_4():
+    assert [r.name for r in RELEASES] == [f"1.{m}" for m in range(11, 24)] + [f"2.{m}" for m in range(5)]
+    assert sorted(p.relative_to(SCHEMAS).as_posix() for p in (SCHEMAS / "nemo").glob("*.json")) == sorted(NEMO_FILES)
 
 
 def generate(module: str, out, *extra: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from schema_helpers import RELEASES, corpus, errors, load_nemo, nemo_default
+from schema_helpers import RELEASES, corpus, errors, load_nemo, nemo_default, release_key
 
 ALL = list(RELEASES)
 
@@ -90,11 +90,13 @@ def test_data_prefix_forms_by_release():
             cfg["model"]["data"]["data_prefix"] = good
             assert errors(name(release), cfg) == [], (release, good)
         cfg["model"]["data"]["data_prefix"] = split
-        assert (errors(name(release), cfg) == []) is (release != "1.11")
+        # gpt_dataset.py takes a DictConfig data_prefix from v1.13 (isinstance(data_prefix, DictConfig))
+        assert (errors(name(release), cfg) == []) is (release_key(release) >= (1, 13)), release
         cfg["model"]["data"]["data_prefix"] = None
         assert (errors(name(release), cfg) == []) is False
         cfg["model"]["data"]["data_impl"] = "mock"
-        assert (errors(name(release), cfg) == []) is (release in ("1.23", "2.0"))
+        # ... and data_impl 'mock' from v1.18
+        assert (errors(name(release), cfg) == []) is (release_key(release) >= (1, 18)), release
 
 
 @pytest.mark.parametrize("release", ["1.23", "2.0"])
@@ -148,5 +150,39 @@ def test_hydra_defaults_list_may_be_absent_or_present(release):
     cfg = nemo_default(release)
     cfg.pop("defaults", None)
     assert errors(name(release), cfg) == []
-    if release in ("1.23", "2.0"):
+    if release_key(release) >= (1, 23):
         assert "defaults" in nemo_default(release)
+
+
+@pytest.mark.parametrize("release", ["1.23", "2.0", "2.4"])
+def test_distributed_adam_keywords_are_known_and_typos_are_not(release):
+    from runrepo.validate import schema as s
+
+    cfg = nemo_default(release)
+    cfg["model"]["optim"].update(name="distributed_fused_adam", bucket_cap_mb=200, overlap_grad_sync=True,
+                                 overlap_param_sync=True, contiguous_grad_buffer=True, grad_sync_dtype="bf16")
+    assert s.open_unknown_keys(cfg, name(release)) == []
+    cfg["model"]["optim"]["bucket_cap_mbb"] = 200
+    [(path, message, typo)] = s.open_unknown_keys(cfg, name(release))
+    assert path[-1] == "bucket_cap_mbb" and typo and "bucket_cap_mb" in message
+
+
+@pytest.mark.parametrize("release", ALL)
+def test_forms_nemo_accepts(release):
+    cfg = nemo_default(release)
+    cfg["model"]["optim"]["sched"]["warmup_steps"] = 132.5  # SchedulerParams.warmup_steps: Optional[float]
+    cfg["exp_manager"]["resume_if_exists"] = 0  # OmegaConf's BooleanNode takes 0 as False
+    cfg["model"]["tokenizer"]["type"] = None  # get_nmt_tokenizer(model_name=None) with sentencepiece
+    assert errors(name(release), cfg) == []
+    cfg["exp_manager"]["resume_if_exists"] = "maybe"
+    assert [p for p, _ in errors(name(release), cfg)] == ["exp_manager.resume_if_exists"]
+
+
+def test_megatron_core_fields_are_read_only_where_nemo_copies_them():
+    from schema_helpers import schema
+
+    model = lambda r: schema(name(r))["properties"]["model"]["properties"]  # noqa: E731
+    # NeMo 1.23 copies TransformerConfig fields from the model config, except those its config_mapping
+    # sets itself (layernorm_zero_centered_gamma: False): that key stays unknown there.
+    assert "fp8_wgrad" in model("1.23") and "layernorm_zero_centered_gamma" not in model("1.23")
+    assert "deterministic_mode" in model("2.4") and "deterministic_mode" not in model("1.20")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from ..compose.layers import Origin
 from ..compose.resolve import Resolved
-from ..releases import release_of
+from ..releases import is_bare_digest, release_of
 
 
 @dataclass
@@ -17,6 +17,8 @@ class RunCtx:
     def __post_init__(self):
         image = self.run.get("image")
         self.release = release_of(image) if isinstance(image, str) else None
+        if self.release is None and is_bare_digest(image):  # the /nemo layer declares it (image-release warns)
+            self.release = str(self.tool.get("nemo_release") or "") or None
 
     @property
     def run(self) -> dict:

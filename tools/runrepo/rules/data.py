@@ -8,7 +8,7 @@ import math
 import re
 
 from ..releases import in_range
-from . import ERROR, Hit, rule
+from . import ERROR, WARNING, Hit, rule
 
 DATA = ("parameters", "model", "data")
 SPLITS = ("train", "validation", "test")
@@ -147,9 +147,14 @@ def tokenizer_files(ctx):
     fix="parameters:\n  model:\n    encoder_seq_length: 2048\n    data:\n      seq_length: ${model.encoder_seq_length}",
 )
 def data_seq_length(ctx):
+    # NeMo sizes pipeline p2p buffers (fwd_bwd_function(seq_length=cfg.encoder_seq_length)) and userbuffers
+    # by encoder_seq_length (megatron_gpt_model.py); with PP 1 and no overlap, shorter samples train as they are.
     seq, data_seq = ctx.p("model.encoder_seq_length"), ctx.p("model.data.seq_length")
     if data_seq is not None and seq is not None and data_seq != seq:
+        strict = ctx.pp > 1 or ctx.p("model.ub_tp_comm_overlap") is True
         yield Hit(DATA + ("seq_length",),
                   f"data.seq_length={data_seq!r} but encoder_seq_length={seq!r} "
-                  f"({ctx.where('parameters.model.encoder_seq_length')}): samples would not match the model's "
-                  "sequence length; interpolate ${model.encoder_seq_length}")
+                  f"({ctx.where('parameters.model.encoder_seq_length')}): "
+                  + ("NeMo sizes pipeline and overlap buffers by encoder_seq_length, so samples would not fit; "
+                     if strict else f"NeMo trains on {data_seq}-token samples; ")
+                  + "interpolate ${model.encoder_seq_length}", None if strict else WARNING)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 from ..estimate.budget import max_time_seconds
+from ..releases import in_range
 from . import WARNING, Hit, rule
 
 _UNSET = object()
@@ -54,9 +55,15 @@ def hidden_divisible_heads(ctx):
     "    activations_checkpoint_num_layers: null",
 )
 def recompute_config(ctx):
+    # NeMo's legacy transformer (nemo/collections/nlp/modules/common/megatron/transformer.py, v1.11-v2.x,
+    # used unless mcore_gpt; selective raises on num_layers only up to v1.12) tests `if not activations_checkpoint_num_layers` for full/uniform|block and
+    # only logs "Setting to 1 by default" without setting it; selective raises only for a truthy
+    # num_layers. Megatron-core's TransformerConfig (mcore_gpt) needs recompute_num_layers not None for
+    # full and None for selective. With 0, block checkpoints no layer; uniform advances by 0 and loops.
     g = ctx.p("model.activations_checkpoint_granularity")
     method, n = ctx.p("model.activations_checkpoint_method"), ctx.p("model.activations_checkpoint_num_layers")
     mcore = bool(ctx.p("model.mcore_gpt", False))
+    where_g = ctx.where(_m("activations_checkpoint_granularity"))
     if g is None:
         return
     if g not in ("full", "selective"):
@@ -68,17 +75,32 @@ def recompute_config(ctx):
                   f"activations_checkpoint_method={method!r}: must be 'uniform', 'block' or null")
     elif g == "full" and method is None:
         yield Hit(_m("activations_checkpoint_method"),
-                  f"granularity 'full' ({ctx.where(_m('activations_checkpoint_granularity'))}) needs "
+                  f"granularity 'full' ({where_g}) needs "
                   "activations_checkpoint_method 'uniform' or 'block'; null raises when the model is built")
-    if g == "full" and not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
-        yield Hit(_m("activations_checkpoint_num_layers"),
-                  f"granularity 'full' ({ctx.where(_m('activations_checkpoint_granularity'))}) needs "
-                  f"activations_checkpoint_num_layers >= 1, got {n!r}")
-    if g == "selective" and n is not None and mcore:
-        yield Hit(_m("activations_checkpoint_num_layers"),
-                  f"granularity 'selective' ({ctx.where(_m('activations_checkpoint_granularity'))}) with "
-                  f"activations_checkpoint_num_layers={n!r} under mcore_gpt ({ctx.where(_m('mcore_gpt'))}): "
-                  "Megatron-core's TransformerConfig raises; set it to null")
+    is_int = isinstance(n, int) and not isinstance(n, bool)
+    path = _m("activations_checkpoint_num_layers")
+    if g == "full" and not (is_int and n >= 1):
+        if is_int and n == 0 and method == "block":
+            yield Hit(path, f"granularity 'full' ({where_g}) with method 'block' and activations_checkpoint_num_layers=0: "
+                      "NeMo logs 'Setting to 1 by default' but keeps 0, so no layer is checkpointed (full "
+                      "activation memory); set a number of layers, or granularity null", WARNING)
+        elif is_int and n == 0 and method == "uniform":
+            yield Hit(path, f"granularity 'full' ({where_g}) with method 'uniform' and activations_checkpoint_num_layers=0: "
+                      "NeMo's uniform loop advances 0 layers at a time and never ends; set it >= 1")
+        elif method in ("uniform", "block"):
+            yield Hit(path, f"granularity 'full' ({where_g}) needs activations_checkpoint_num_layers >= 1, got {n!r}")
+    if g == "selective" and n is not None:
+        if mcore:
+            yield Hit(path, f"granularity 'selective' ({where_g}) with activations_checkpoint_num_layers={n!r} under "
+                      f"mcore_gpt ({ctx.where(_m('mcore_gpt'))}): Megatron-core's TransformerConfig raises; set it to null")
+        elif not in_range(ctx.release, before="1.13"):
+            return  # v1.13+ legacy selective sets num_layers to the layer count itself (transformer.py)
+        elif n:
+            yield Hit(path, f"granularity 'selective' ({where_g}) with activations_checkpoint_num_layers={n!r}: NeMo "
+                      "raises \"activations_checkpoint_num_layers should be None\"; set it to null")
+        else:
+            yield Hit(path, f"granularity 'selective' ({where_g}) ignores activations_checkpoint_num_layers={n!r} "
+                      "(NeMo reads 0 as unset; Megatron-core would raise): write null", WARNING)
 
 
 @rule(
@@ -273,7 +295,8 @@ def resume_checkpoint(ctx):
         return
     cause = ", ".join(f"scheduling.{k} ({ctx.where(('scheduling', k))})" for k in why)
     em = ("parameters", "exp_manager")
-    if ctx.p("exp_manager.resume_if_exists") is not True:
+    resume = ctx.p("exp_manager.resume_if_exists")  # OmegaConf turns an int into a bool (1 True, 0 False)
+    if not (resume is True or (isinstance(resume, int) and resume != 0)):
         yield Hit(em + ("resume_if_exists",), f"the platform may restart this run ({cause}) but "
                   "exp_manager.resume_if_exists is not true: every restart trains from step 0")
     if ctx.p("exp_manager.create_checkpoint_callback", True) is False:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..releases import NEMO_IMAGE, TAG_RELEASES, image_tag, release_of
-from . import Hit, rule
+from ..releases import NEMO_IMAGE, TAG_RELEASES, digest_valid, image_tag, is_bare_digest, parse_image, release_of
+from . import WARNING, Hit, rule
 
 PLACEHOLDERS = re.compile(r"\?\?\?|your_dataset_path_here|/your_[a-z_]*path|\bTODO\b|\bFIXME\b|<fill[- ]in[^>]*>", re.I)
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -46,8 +46,10 @@ def image_pinned(ctx):
     image = ctx.get("image")
     if not isinstance(image, str):
         return
-    tag = image_tag(image)
-    if not tag:
+    _, tag, digest = parse_image(image)
+    if digest and not digest_valid(digest):
+        yield Hit(("image",), f"image digest {digest!r} is not sha256:<64 lowercase hex digits>")
+    elif not tag and not digest:
         yield Hit(("image",), f"image {image!r} has no tag: it means `latest`, which moves; pin a release")
     elif tag == "latest" or tag.endswith("-latest") or tag in ("main", "nightly", "dev"):
         yield Hit(("image",), f"image tag {tag!r} moves between pulls; pin a release tag or a digest")
@@ -61,9 +63,17 @@ def image_pinned(ctx):
 )
 def image_release(ctx):
     image, chosen = ctx.get("image"), ctx.get("runrepo.nemo_release")
-    if not isinstance(image, str) or not image.startswith(NEMO_IMAGE + ":"):
+    if not isinstance(image, str) or parse_image(image)[0] != NEMO_IMAGE:
         if chosen:
             yield Hit(("image",), f"image {image!r} is not {NEMO_IMAGE}:<tag>; the NeMo release cannot be checked")
+        return
+    if is_bare_digest(image):
+        if chosen:  # pinned, but only the layer says which release it carries
+            yield Hit(("image",), f"image {image} is pinned by digest alone: it cannot confirm NeMo {chosen} "
+                      f"({ctx.where('runrepo.nemo_release')}); write {NEMO_IMAGE}:<tag>@<digest> to check it", WARNING)
+        else:
+            yield Hit(("image",), f"image {image} is pinned by digest alone and no /nemo layer declares its "
+                      "NeMo release: choose a /nemo option or write the tag before the digest")
         return
     release = release_of(image)
     if release is None:

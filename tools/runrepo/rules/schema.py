@@ -32,6 +32,9 @@ def nemo_schema(ctx):
         return
     for path, message in schema.validate(params, name, ("parameters",)):
         yield Hit(path, message)
+    for path, value in schema.int_booleans(params, name):
+        yield Hit(("parameters", *path), f"{'.'.join(path)}: {value} is read as {bool(value)} (OmegaConf turns "
+                  f"an integer into a boolean for this field); write {str(bool(value)).lower()}", WARNING)
 
 
 @rule(

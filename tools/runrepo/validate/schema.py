@@ -153,3 +153,16 @@ def _walk_open(value: dict, schema: dict, path: tuple, out: list, root: dict) ->
                     False,
                 )
             )
+
+
+def int_booleans(params: dict, name: str) -> list[tuple[tuple, int]]:
+    """exp_manager fields typed boolean-or-integer (OmegaConf's BooleanNode) that hold an integer."""
+    props = (load(name).get("properties") or {}).get("exp_manager", {}).get("properties") or {}
+    section = params.get("exp_manager")
+    out = []
+    for key, value in (section.items() if isinstance(section, dict) else ()):
+        types = (props.get(key) or {}).get("type")
+        if isinstance(value, int) and not isinstance(value, bool) and isinstance(types, list):
+            if "boolean" in types and "integer" in types:
+                out.append((("exp_manager", key), value))
+    return out
