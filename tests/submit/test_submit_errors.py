@@ -89,8 +89,8 @@ def test_platform_validation_error_fails_that_run_only(repo, emu):
 
 def test_transient_errors_are_retried_and_reported_when_persistent(repo, emu):
     emu.set_faults(rules=["429,op=getRunsPaginated,count=2", "503,op=createRun,count=1"])
-    code, data, _ = submit(repo, "--base", ZERO)
-    assert code == 0 and set(statuses(data).values()) == {"created"}
+    code, data, err = submit(repo, "--base", ZERO)
+    assert code == 0 and set(statuses(data).values()) == {"created"}, (data['runs'], err)
     assert live_paths(emu) == BUNDLED
 
     emu.reset()

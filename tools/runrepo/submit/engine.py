@@ -37,7 +37,6 @@ FAILED = ("failed", "duplicate")
 class RetryPolicy:
     concurrency: int = 8
     attempts: int = 5  # tries per call (listing, delete) and create rounds per run
-    probe_attempts: int = 2
     wait: float = 1.0  # first wait between tries; doubles, capped, jittered
     wait_cap: float = 30.0
 
@@ -179,15 +178,17 @@ class Submitter:
         raise AssertionError("unreachable")
 
     def probe(self) -> None:
-        def once():
+        """One cheap read: a wrong key, a wrong endpoint or a hung one fails here, in seconds. Only
+        a platform that answers "busy" (429, 5xx) is asked again, like any call."""
+        for attempt in range(self.policy.attempts):
             try:
-                self.platform.probe()
+                return self.platform.probe()
             except PlatformError as e:
-                if e.kind == "timeout":  # a hung endpoint: waiting again would double the wait
+                if e.kind == "timeout":
                     raise PlatformError("no-answer", f"{e} (probe, {self.platform.probe_timeout:g} s)") from None
-                raise
-
-        self.retry(once, self.policy.probe_attempts)
+                if e.kind != "transient" or attempt == self.policy.attempts - 1:
+                    raise
+                self._sleep(attempt)
 
     def listing(self, since: datetime | None = None) -> list[PlatformRun]:
         """A fresh listing back to `since` (default: the lookup start)."""
