@@ -118,12 +118,11 @@ def _layout(nodes, sizes, est, why) -> Layout:
 
 
 def smallest_fit(run, tool, gpn, options, reserve_mib, at_least: int = 1, headroom=True) -> Layout | None:
-    """The fewest nodes with a valid layout that fits (within 90 % of usable memory when there is one)."""
-    for room in (True, False) if headroom else (False,):
-        for n in range(at_least, MAX_NODES + 1):
-            hit = _first_fit(run, tool, gpn, n, options, reserve_mib, room)
-            if hit:
-                return _layout(n, hit[0], hit[1], "the fewest nodes that fit")
+    """The fewest nodes with a valid layout that fits (with `headroom`: within 90 % of usable memory)."""
+    for n in range(at_least, MAX_NODES + 1):
+        hit = _first_fit(run, tool, gpn, n, options, reserve_mib, headroom)
+        if hit:
+            return _layout(n, hit[0], hit[1], "the fewest nodes that fit")
     return None
 
 
@@ -147,14 +146,16 @@ def choose(run: dict, tool: dict, gpn: int, open_keys: list[str], node: str, nod
     options = _size_options(run, open_keys)
     if nodes is None and node == "multi_node":
         preset = _int(tool.get("preset_nodes"), 0) * NVIDIA_GPUS_PER_NODE
-        if preset and preset % gpn == 0 and preset // gpn >= 2 and (max_gpus is None or preset <= max_gpus):
-            hit = _first_fit(run, tool, gpn, preset // gpn, options, reserve_mib)
-            if hit:
-                return _layout(preset // gpn, hit[0], hit[1], "NVIDIA's node count for the preset")
-        found = smallest_fit(run, tool, gpn, options, reserve_mib, at_least=2)
-        if found is None:
-            raise RunrepoError("usage", f"{label}: {_suggest(None, open_keys)} on this cluster's GPUs")
-        return found
+        use_preset = preset and preset % gpn == 0 and preset // gpn >= 2 and (max_gpus is None or preset <= max_gpus)
+        for room in (True, False):  # with 10 % headroom if any layout has it, else at all
+            if use_preset:
+                hit = _first_fit(run, tool, gpn, preset // gpn, options, reserve_mib, room)
+                if hit:
+                    return _layout(preset // gpn, hit[0], hit[1], "NVIDIA's node count for the preset")
+            found = smallest_fit(run, tool, gpn, options, reserve_mib, at_least=2, headroom=room)
+            if found is not None:
+                return found
+        raise RunrepoError("usage", f"{label}: {_suggest(None, open_keys)} on this cluster's GPUs")
     n = 1 if nodes is None else nodes
     tried = [s for s in options if valid(run, gpn, n, s)] or options[:1]  # an invalid one: check names why
     for sizes in tried:  # what was asked for may use the last 10 %: the rule only warns there
@@ -163,7 +164,8 @@ def choose(run: dict, tool: dict, gpn: int, open_keys: list[str], node: str, nod
             return _layout(n, sizes, est, "as asked" if nodes else "one node")
     est = estimate(run, tool, gpn, n, tried[0], reserve_mib)
     mem = est["memory"]
-    found = smallest_fit(run, tool, gpn, options, reserve_mib, at_least=2)
+    found = (smallest_fit(run, tool, gpn, options, reserve_mib, at_least=2)
+             or smallest_fit(run, tool, gpn, options, reserve_mib, at_least=2, headroom=False))
     raise RunrepoError(
         "usage", f"{label} on {n} node{'s' if n > 1 else ''}: estimated peak {mem['per_gpu_bytes'] / GiB:.1f} GiB "
         f"per GPU of {mem['usable_bytes'] / GiB:.1f} GiB usable (`runrepo explain` shows why); {_suggest(found, open_keys)}")
