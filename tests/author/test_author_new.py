@@ -248,8 +248,9 @@ def test_presets_fit_because_attention_is_fused_not_because_limits_moved(cli, re
 def test_parallel_sizes_a_layer_leaves_open_are_chosen(cli, repo):
     """A model layer without TP/PP: `new` writes the fewest nodes and the smallest TP x PP that fit."""
     text = (ROOT / "runs" / "model" / "gpt3_20b.yaml").read_text()
-    text = "\n".join(line for line in text.splitlines() if "_model_parallel_size" not in line and "preset_nodes" not in line)
-    (repo / "runs" / "model" / "open20b.yaml").write_text(text.replace("runrepo:\n", "") + "\n")
+    drop = ("_model_parallel_size", "preset_nodes", "runrepo:")
+    text = "\n".join(line for line in text.splitlines() if not any(d in line for d in drop))
+    (repo / "runs" / "model" / "open20b.yaml").write_text(text + "\n")
     code, _, err = new(cli, repo, "open", "--cluster", "r9z1", "--node", "multi_node", "--model", "open20b")
     run = (repo / "runs" / "experiments" / "open.yaml").read_text()
     assert code == 0, err
