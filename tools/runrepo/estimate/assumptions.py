@@ -28,7 +28,9 @@ def _state(spec: dict) -> list[tuple[str, bool]]:
         text = f"{spec['precision']} weights (O2), fp32 main gradients, fp32 main params + Adam m, v"
     else:
         text = "fp32 weights and gradients, Adam m, v (no O2 main copy)"
-    out = [(text, True)]
+    if spec.get("grad_bytes", 4) == 2:
+        text = text.replace("fp32 main gradients", "bf16 gradient buffer (optim.grad_sync_dtype)")
+    out = [(text, spec.get("grad_bytes", 4) == 4)]
     if spec["distributed_optimizer"]:
         line = f"distributed optimizer: main params and Adam state sharded over DP x CP = {shards}"
         if spec.get("experts"):

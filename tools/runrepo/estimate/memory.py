@@ -122,7 +122,7 @@ def _state(spec: dict, counts: dict) -> dict:
     return {
         # bf16/fp16 copies under O2, else fp32; under fp8, TE also caches an fp8 copy of each weight
         "weights": n * ((2 if spec["o2"] else 4) + (1 if spec.get("fp8") else 0)),
-        "gradients": n * 4,  # fp32 main gradients (O2) or fp32 gradients
+        "gradients": n * spec.get("grad_bytes", 4),  # fp32 main gradients (O2), fp32 gradients, or bf16 buffers
         "optimizer_state": sharded * ((4 if spec["o2"] else 0) + 8),  # fp32 main params, Adam m and v
         "optimizer_temporaries": sharded * 4 if spec["optimizer_temporaries"] else 0,
     }

@@ -59,12 +59,13 @@ def active_layer_params(spec: dict) -> int:
 
 
 def embedding_params(spec: dict) -> int:
-    return spec["vocab"] * spec["hidden"] + (spec["seq"] * spec["hidden"] if spec["learned_positions"] else 0)
+    table = spec.get("pos_table") or spec["seq"]  # learned positions: encoder_seq_length rows
+    return spec["vocab"] * spec["hidden"] + (table * spec["hidden"] if spec["learned_positions"] else 0)
 
 
 def param_count(spec: dict) -> dict:
     """Exact count (a tied output layer counted once), active count (MoE), and the launcher's formula."""
-    L, h, V, s = spec["layers"], spec["hidden"], spec["vocab"], spec["seq"]
+    L, h, V, s = spec["layers"], spec["hidden"], spec["vocab"], spec.get("pos_table") or spec["seq"]
     output = 0 if spec["tied_embeddings"] else V * h
     outside = embedding_params(spec) + output + norm_params(spec)  # + the final norm
     total = L * layer_params(spec) + outside

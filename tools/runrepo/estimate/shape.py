@@ -105,7 +105,10 @@ def spec_from_nemo(params: dict, world_size: int | None, tool: dict | None = Non
                            "micro_batch_size", "global_batch_size") if (as_int(model.get(k)) or 0) <= 0]
     layers, hidden = as_int(model.get("num_layers"), 1), as_int(model.get("hidden_size"), 1)
     heads = as_int(model.get("num_attention_heads"), 1) or 1
-    seq = as_int(model.get("encoder_seq_length"), 1)
+    max_seq = as_int(model.get("encoder_seq_length"), 1)
+    # What trains is data.seq_length tokens a sample: activations and tokens follow it; encoder_seq_length
+    # sizes a learned position table (and the pipeline's p2p buffers, where a mismatch fails: data-seq-length).
+    seq = as_int(data.get("seq_length")) or max_seq
     ffn = as_int(model.get("ffn_hidden_size"), 4 * hidden)
     tp = as_int(model.get("tensor_model_parallel_size"), 1) or 1
     pp = as_int(model.get("pipeline_model_parallel_size"), 1) or 1
@@ -134,6 +137,7 @@ def spec_from_nemo(params: dict, world_size: int | None, tool: dict | None = Non
         "kv_channels": as_int(model.get("kv_channels")) or max(1, hidden // heads),
         "query_groups": as_int(model.get("num_query_groups")) or heads,
         "seq": seq,
+        "pos_table": max_seq,
         "vocab_raw": raw_vocab,
         "vocab_source": vocab_source,
         "vocab": padded_vocab(raw_vocab, divisible, tp),
@@ -152,6 +156,10 @@ def spec_from_nemo(params: dict, world_size: int | None, tool: dict | None = Non
         "precision": precision,
         "o2": o2,
         "distributed_optimizer": "distributed" in optim_name,
+        # The distributed optimizers' gradient buffer: fp32 unless optim.grad_sync_dtype says bf16/fp16
+        # (NeMo: DistributedDataParallelConfig(grad_reduce_in_fp32=grad_sync_dtype == 'fp32'))
+        "grad_bytes": 2 if "distributed" in optim_name and str(optim.get("grad_sync_dtype", "fp32")).lower()
+        in ("bf16", "fp16", "16", "bfloat16", "float16") else 4,
         # apex/TE/mcore fused Adam kernels work in place; torch's Adam keeps temporaries in step()
         "optimizer_temporaries": optim_name in ("adam", "adamw"),
         "recompute": granularity if granularity in ("full", "selective") else None,
@@ -174,6 +182,7 @@ def spec_from_nemo(params: dict, world_size: int | None, tool: dict | None = Non
         notes.append("FSDP sharding not modelled: weights and optimizer estimated unsharded (an overestimate)")
     if model.get("cpu_offloading"):
         notes.append("CPU offloading not modelled: activations estimated on the GPU (an overestimate)")
-    if as_int(data.get("seq_length"), seq) != seq:
-        notes.append(f"data.seq_length {data.get('seq_length')} differs from encoder_seq_length {seq}: used the latter")
+    if seq != max_seq:
+        notes.append(f"samples of data.seq_length {seq} tokens (encoder_seq_length {max_seq} sizes only the "
+                     "position table and pipeline buffers)")
     return spec
