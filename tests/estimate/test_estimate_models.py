@@ -209,3 +209,20 @@ def test_gpt3_layers_run_nvidias_transformer_engine_and_fit(tree):
         assert est["attention"]["kernel"] == "flash" and est["fits"], model
         unfused = copy.deepcopy(composed(tree, model, None, transformer_engine="false").run)
         assert estimate_run(unfused, {"gpus_per_node": 8, "gpu_memory_mib": 81559})["fits"] is False, model
+
+
+def test_samples_are_data_seq_length_and_gradients_follow_grad_sync_dtype():
+    """NVIDIA's mistral_nemo_12b preset: encoder_seq_length 1,024,000 for RoPE, samples of 2,048 tokens."""
+    params = {"trainer": {"precision": "bf16"}, "model": {
+        "num_layers": 4, "hidden_size": 256, "num_attention_heads": 8, "encoder_seq_length": 1_024_000,
+        "micro_batch_size": 1, "global_batch_size": 8, "megatron_amp_O2": True, "position_embedding_type": "rope",
+        "data": {"seq_length": 2048}, "optim": {"name": "mcore_distributed_optim"}}}
+    spec = spec_from_nemo(params, 8)
+    assert spec["seq"] == 2048 and spec["pos_table"] == 1_024_000 and any("samples of data.seq_length" in a for a in spec["assumptions"])
+    learned = spec_from_nemo(copy.deepcopy(params) | {"model": params["model"] | {"position_embedding_type":
+                                                                                 "learned_absolute"}}, 8)
+    assert param_count(learned)["total"] - param_count(spec)["total"] == 1_024_000 * 256  # the table, not the sample
+    bf16 = copy.deepcopy(params)
+    bf16["model"]["optim"]["grad_sync_dtype"] = "bf16"
+    fp32_grads = memory(spec, 81559)["breakdown"]["gradients"]
+    assert memory(spec_from_nemo(bf16, 8), 81559)["breakdown"]["gradients"] * 2 == fp32_grads
