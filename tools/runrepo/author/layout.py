@@ -129,7 +129,8 @@ def smallest_fit(run, tool, gpn, options, reserve_mib, at_least: int = 1, headro
 def _suggest(layout: Layout | None, open_keys: list[str]) -> str:
     if layout is None:
         return f"no layout of up to {MAX_NODES} nodes fits"
-    sizes = "".join(f", {k} {v}" for k, v in layout.sizes.items() if k in open_keys)
+    chosen = [f"{k} {v}" for k, v in layout.sizes.items() if k in open_keys]
+    sizes = f" with {', '.join(chosen)} in the run file" if chosen else ""
     return (f"a layout that fits: --node multi_node --nodes {layout.nodes}{sizes} "
             f"({layout.peak_gib:.1f} of {layout.usable_gib:.1f} GiB)" if layout.peak_gib is not None
             else f"a layout that fits: --nodes {layout.nodes}{sizes}")
