@@ -7,6 +7,7 @@ import sys
 
 from ..errors import EXIT_FINDINGS, EXIT_USAGE
 from ..estimate import GiB, estimate_run
+from ..estimate.assumptions import UNMEASURED
 from . import common
 
 __all__ = ["add_parser", "run", "estimate_run", "render_text"]
@@ -33,6 +34,17 @@ def _gib(b) -> str:
     return f"{b / GiB:8.2f} GiB"
 
 
+def _params_line(counts: dict) -> str:
+    line = f"parameters: {counts['total'] / 1e9:,.3f} B"
+    if counts.get("experts"):
+        line += (f" ({counts['experts']} experts; {counts['active'] / 1e9:,.3f} B active per token with "
+                 f"top-{counts['topk']} routing)")
+    else:  # the launcher's formula is for a dense GPT with a 4h MLP
+        line += f" (launcher formula {counts['launcher_formula'] / 1e9:,.3f} B)"
+    return line + (f"; vocabulary {counts['vocab_raw']:,} from {counts.get('vocab_source', 'the tokenizer')}, "
+                   f"padded to {counts['vocab_padded']:,}")
+
+
 def render_text(path: str, est: dict) -> str:
     lay, counts, mem, bud = est["layout"], est["params"], est["memory"], est["budget"]
     vp = lay["vp"] or "none"
@@ -40,11 +52,12 @@ def render_text(path: str, est: dict) -> str:
         f"{path} (NeMo {est['release'] or 'release unknown'})",
         "",
         f"layout: {_n(lay['world_size'])} GPUs = TP {lay['tp']} x PP {lay['pp']} x CP {lay['cp']} x DP {lay['dp']}; "
-        f"virtual pipeline {vp}; sequence parallel {'on' if lay['sequence_parallel'] else 'off'}",
+        f"virtual pipeline {vp}; sequence parallel {'on' if lay['sequence_parallel'] else 'off'}"
+        + (f"; expert parallel {lay['ep']}, expert data parallel {lay['expert_dp']}" if counts.get("experts") else ""),
         f"batch: micro {lay['micro_batch_size']} x DP {lay['dp']} x {lay['num_microbatches']} microbatches = "
         f"global {lay['global_batch_size']}",
-        f"parameters: {counts['total'] / 1e9:,.3f} B (launcher formula {counts['launcher_formula'] / 1e9:,.3f} B; "
-        f"vocabulary {counts['vocab_raw']:,} padded to {counts['vocab_padded']:,})",
+        _params_line(counts),
+        f"attention: {est['attention']['kernel']} ({est['attention']['why']})",
         "",
         f"memory per GPU ({mem['stage']} pipeline stage, peak during {mem['peak_phase']}):",
     ]
@@ -57,6 +70,9 @@ def render_text(path: str, est: dict) -> str:
     else:
         lines.append("  usable memory unknown: the cluster layer sets no runrepo.gpu_memory_mib")
     lines += ["assumptions:"] + [f"  - {a}" for a in mem["assumptions"]]
+    if any(a.endswith(UNMEASURED) for a in mem["assumptions"]):
+        lines.append(f"  ({UNMEASURED.strip()}: modelled from Megatron-core's source; the 17 measured setups are one "
+                     "GPU with unfused attention)")
     lines += [
         "",
         f"tokens per step: {_n(bud['tokens_per_step'])}",

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from ..releases import release_of
 from .budget import budget, max_time_seconds
+from .kernels import attention_kernel, release_has_fused_attention
 from .memory import CUDA_RESERVE_MIB, WARN_FRACTION, GiB, MiB, memory
-from .shape import as_int, param_count, spec_from_nemo
+from .params import param_count
+from .shape import as_int, spec_from_nemo
 
-__all__ = ["CUDA_RESERVE_MIB", "GiB", "MiB", "WARN_FRACTION", "budget", "estimate_run", "max_time_seconds",
-           "memory", "param_count", "spec_from_nemo"]
+__all__ = ["CUDA_RESERVE_MIB", "GiB", "MiB", "WARN_FRACTION", "attention_kernel", "budget", "estimate_run",
+           "max_time_seconds", "memory", "param_count", "release_has_fused_attention", "spec_from_nemo"]
 
 
 def _world(params: dict) -> int | None:
@@ -22,13 +24,18 @@ def _world(params: dict) -> int | None:
     return d * n if d and n else None
 
 
-def estimate_run(resolved_run: dict, tool: dict, reserve_mib: float | None = None) -> dict:
-    """Everything `runrepo explain` prints, as data; {"error": ...} when the config has no model shape."""
+def estimate_run(resolved_run: dict, tool: dict, reserve_mib: float | None = None,
+                 container_has_fused_attention: bool | None = None) -> dict:
+    """Everything `runrepo explain` prints, as data; {"error": ...} when the config has no model shape.
+
+    `container_has_fused_attention`: what the container table knows about the run's image (None:
+    decided from its NeMo release, see kernels.py)."""
     params = resolved_run.get("parameters")
     if not isinstance(params, dict):
         return {"error": "the run has no NeMo parameters"}
     world = _world(params)
-    spec = spec_from_nemo(params, world)
+    release = release_of(resolved_run.get("image"))
+    spec = spec_from_nemo(params, world, tool or {}, release, container_has_fused_attention)
     if spec["missing"]:
         return {"error": "model." + ", model.".join(spec["missing"]) + " missing or not a positive integer"}
     gpu_mib = (tool or {}).get("gpu_memory_mib")
@@ -44,12 +51,13 @@ def estimate_run(resolved_run: dict, tool: dict, reserve_mib: float | None = Non
     else:
         summary = f"{peak:.1f} GiB per GPU (GPU memory unknown)"
     return {
-        "release": release_of(resolved_run.get("image")),
-        "layout": {k: spec[k] for k in ("tp", "pp", "vp", "cp", "dp", "sequence_parallel")}
+        "release": release,
+        "layout": {k: spec[k] for k in ("tp", "pp", "vp", "cp", "dp", "ep", "expert_dp", "sequence_parallel")}
         | {"world_size": world, "gpu_type": compute.get("gpu_type"),
            "gpu_memory_mib": gpu_mib, "num_microbatches": spec["num_microbatches"],
            "micro_batch_size": spec["micro_batch"], "global_batch_size": spec["global_batch"]},
-        "params": counts,
+        "params": counts | {"vocab_source": spec["vocab_source"]},
+        "attention": {"kernel": spec["attention"], "why": spec["attention_why"]},
         "memory": mem,
         "budget": budget(spec, resolved_run, world),
         "summary": summary,

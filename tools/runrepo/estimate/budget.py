@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .shape import as_float, as_int, layer_params
+from .params import active_layer_params
+from .shape import as_float, as_int
 
 # Dense bf16 tensor-core peak per GPU (NVIDIA datasheets, SXM parts), by mcli gpu_type prefix.
 PEAK_TFLOPS = {"a100": 312.0, "h100": 989.0, "h200": 989.0}
@@ -31,10 +32,11 @@ def max_time_seconds(value) -> float | None:
 
 
 def flops_per_step(spec: dict) -> float:
-    """Model FLOPs of one optimizer step: 6 x (parameters used in matmuls) per token, plus attention."""
+    """Model FLOPs of one optimizer step: 6 x (parameters a token passes through) per token, plus attention."""
     L, s, h = spec["layers"], spec["seq"], spec["hidden"]
     tokens = spec["global_batch"] * s
-    matmul_params = L * layer_params(spec) + spec["vocab"] * h  # the output projection, tied or not
+    # the output projection, tied or not; with MoE only the top-k experts a token is routed to
+    matmul_params = L * active_layer_params(spec) + spec["vocab"] * h
     attention = 12 * L * spec["heads"] * spec["kv_channels"] * s  # QK^T and PV, forward and backward
     return tokens * (6 * matmul_params + attention)
 

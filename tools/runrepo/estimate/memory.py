@@ -14,14 +14,17 @@ the logits of the last stage, and the moments of the step where memory peaks:
 
 Weights, gradients and optimizer state are held throughout (Adam's state exists from the first
 step on). Checked against 17 measured Megatron-core configurations (tests/estimate): within 3.3 %
-of every measured peak, both out-of-memory runs called out of memory.
+of every measured peak, both out-of-memory runs called out of memory. That grid is one GPU with
+unfused attention; the modern stack (fused attention, TP/SP, PP/VP, CP, sharded optimizer, MoE,
+fp8) is modelled from Megatron-core's source and no measurement backs it yet (see assumptions.py).
 """
 
 from __future__ import annotations
 
 import math
 
-from .shape import stage_params
+from .assumptions import assumptions, in_flight
+from .params import stage_params
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -34,21 +37,47 @@ RUNTIME_OVERHEAD_MIB = 512
 WARN_FRACTION = 0.90
 
 
+def _mlp_units(spec: dict, tokens: float) -> tuple[float, float, float, float]:
+    """(split by TP, replicated over TP, backward working set, dispatch transient) bytes of one
+    layer's MLP for `tokens` tokens of one microbatch.
+
+    A dense MLP keeps fc1's output and the activation's output (fc2's input). An MoE layer keeps the
+    same per routed token, top-k x capacity factor tokens (1 when no factor is set: balanced routing),
+    plus each routed token's input and output (Megatron-core's alltoall dispatcher gathers the TP
+    group's tokens, so those are not split by TP), the router's fp32 logits and probabilities,
+    and during the exchange one more copy of the routed tokens (the all-to-all's send buffer)."""
+    fp8_in = 1 if spec.get("fp8") else 2  # TE saves a GEMM's input in fp8
+    experts = spec.get("experts") or 0
+    if not experts:
+        fc1 = spec["ffn"] * (2 if spec["gated"] else 1)
+        per_token = 2 * fc1 + fp8_in * spec["ffn"]
+        return per_token * tokens, 0.0, (2 * fc1 + 2 * spec["ffn"]) * tokens, 0.0
+    ffn = spec.get("expert_ffn") or spec["ffn"]
+    fc1 = ffn * (2 if spec["gated"] else 1)
+    routed = tokens * min(spec.get("topk") or 1, experts) * (spec.get("capacity_factor") or 1.0)
+    h = spec["hidden"]
+    replicated = routed * (fp8_in + 2) * h + tokens * experts * 8
+    return (2 * fc1 + fp8_in * ffn) * routed, replicated, (2 * fc1 + 2 * ffn) * routed, 2 * h * routed
+
+
 def _activation_units(spec: dict) -> dict:
     """Bytes one layer keeps for one microbatch on one GPU, split into what recompute can drop."""
     t, sp = spec["tp"], spec["sequence_parallel"]
     s_loc = spec["seq"] / spec["cp"]
-    b, h, ffn = spec["micro_batch"], spec["hidden"], spec["ffn"]
+    b, h = spec["micro_batch"], spec["hidden"]
     sbh = s_loc * b * h
     q = spec["heads"] * spec["kv_channels"]
     kvw = spec["query_groups"] * spec["kv_channels"]
-    fc1 = ffn * (2 if spec["gated"] else 1)
+    fp8_in = 1 if spec.get("fp8") else 2
     masks = 2 if spec["hidden_dropout"] > 0 else 0  # one byte per element, after attention and MLP
-    # Not split by TP (unless sequence parallel): inputs of both norms, of QKV and fc1; dropout masks.
-    replicated = (8 + masks) * sbh
-    # Split by TP: Q, K, V; the projection input; fc1 output and activation output.
-    split = (2 * q + 4 * kvw + 2 * q + 2 * fc1 + 2 * ffn) * s_loc * b
+    # Not split by TP (unless sequence parallel): inputs of both norms (bf16), the norms' outputs that
+    # QKV and fc1 (or the router) read (fp8 under TE's fp8); dropout masks.
+    replicated = (4 + 2 * fp8_in + masks) * sbh
+    mlp_split, mlp_replicated, mlp_grad, dispatch = _mlp_units(spec, s_loc * b)
+    # Split by TP: Q, K, V; the projection's input; the MLP's own tensors.
+    split = (2 * q + 4 * kvw + fp8_in * q) * s_loc * b + mlp_split
     nonscore = (replicated + split) / t if sp else replicated + split / t
+    nonscore += mlp_replicated
     score_elems = spec["heads"] / t * s_loc * spec["seq"] * b if spec["attention"] == "unfused" else 0.0
     sm = spec["softmax_bytes"]
     # softmax output, dropout mask and dropped copy (an fp32 softmax also keeps a bf16 copy for the bmm)
@@ -57,7 +86,7 @@ def _activation_units(spec: dict) -> dict:
         "nonscore": nonscore,
         "score": score_elems * keep,
         "score_grad": score_elems * (2 * sm + 2),  # gradients of the probabilities and of the softmax
-        "mlp_grad": (2 * fc1 + 2 * ffn) * s_loc * b / t,
+        "mlp_grad": mlp_grad / t + dispatch,
         "checkpoint": 2 * sbh / (t if sp else 1),  # a recomputed layer keeps only its input
         "embedding": (2 + (1 if spec["hidden_dropout"] > 0 else 0)) * sbh / (t if sp else 1),
         "logits": 6 * s_loc * b * spec["vocab"] / t,  # bf16 logits and their fp32 copy for the loss
@@ -78,37 +107,39 @@ def _stage_activations(spec: dict, units: dict, layers: int) -> tuple[float, flo
     return layers * full, work
 
 
-def _in_flight(spec: dict) -> float:
-    """Microbatches whose activations the first pipeline stage holds at once (1F1B, interleaved)."""
-    pp, vp = spec["pp"], spec["vp"]
-    if pp == 1:
-        return 1.0
-    if vp:
-        return pp * (1 + (pp - 1) / (pp * vp))
-    return float(min(pp, spec["num_microbatches"]))
+def _state(spec: dict, counts: dict) -> dict:
+    """Bytes of weights, gradients and optimizer state for the dense and expert parameters of one GPU.
 
-
-def _state(spec: dict, n: int) -> dict:
-    """Bytes of weights, gradients and optimizer state for `n` parameters on one GPU."""
-    shards = spec["dp"] * spec["cp"] if spec["distributed_optimizer"] else 1
+    The distributed optimizer shards main params and Adam state over the data-parallel group with
+    context parallel (DP x CP), and expert parameters over the expert data-parallel group
+    (Megatron-core's DistributedOptimizer keeps one buffer per group)."""
+    dense, expert = counts["dense"], counts["expert"]
+    n = dense + expert
+    dist = spec["distributed_optimizer"]
+    shards = spec["dp"] * spec["cp"] if dist else 1
+    expert_shards = spec.get("expert_dp", shards) if dist else 1
+    sharded = dense / shards + expert / expert_shards
     return {
-        "weights": n * (2 if spec["o2"] else 4),  # bf16/fp16 copies under O2, else fp32
-        "gradients": n * 4,  # fp32 main gradients (O2) or fp32 gradients
-        "optimizer_state": n * ((4 if spec["o2"] else 0) + 8) / shards,  # fp32 main params, Adam m and v
-        "optimizer_temporaries": n * 4 / shards if spec["optimizer_temporaries"] else 0,
+        # bf16/fp16 copies under O2, else fp32; under fp8, TE also caches an fp8 copy of each weight
+        "weights": n * ((2 if spec["o2"] else 4) + (1 if spec.get("fp8") else 0)),
+        "gradients": n * spec.get("grad_bytes", 4),  # fp32 main gradients (O2), fp32 gradients, or bf16 buffers
+        "optimizer_state": sharded * ((4 if spec["o2"] else 0) + 8),  # fp32 main params, Adam m and v
+        "optimizer_temporaries": sharded * 4 if spec["optimizer_temporaries"] else 0,
     }
 
 
-def stage_memory(spec: dict, stage: str, n_params: int) -> dict:
+def stage_memory(spec: dict, stage: str, counts: dict | int) -> dict:
+    if isinstance(counts, int):
+        counts = {"dense": counts, "expert": 0}
     units = _activation_units(spec)
     layers = math.ceil(spec["layers"] / spec["pp"])
     kept, transient = _stage_activations(spec, units, layers)
     first = stage in ("first", "only")
     last = stage in ("last", "only")
-    flight = _in_flight(spec) if first else 1.0
+    flight = in_flight(spec) if first else 1.0
     kept = kept * flight + (units["embedding"] * flight if first else 0.0)
     logits = units["logits"] if last else 0.0
-    parts = _state(spec, n_params)
+    parts = _state(spec, counts)
     parts["activations"] = kept
     # the larger of the two backward moments; the optimizer step comes after activations are freed
     parts["logits"] = logits if logits >= transient else 0.0
@@ -120,40 +151,9 @@ def stage_memory(spec: dict, stage: str, n_params: int) -> dict:
         parts["activations"] = parts["logits"] = parts["transient"] = 0.0
     parts["overhead"] = RUNTIME_OVERHEAD_MIB * MiB
     total = sum(parts.values())
-    return {"stage": stage, "params": n_params, "bytes": {k: int(v) for k, v in parts.items()},
-            "total": int(total), "peak_phase": "optimizer step" if step_peak else "backward",
-            "in_flight_microbatches": flight}
-
-
-def assumptions(spec: dict) -> list[str]:
-    out = list(spec.get("assumptions", []))
-    shards = spec["dp"] * spec["cp"]
-    if spec["o2"]:
-        state = f"{spec['precision']} weights (O2), fp32 main gradients, fp32 main params + Adam m, v"
-    else:
-        state = "fp32 weights and gradients, Adam m, v (no O2 main copy)"
-    if spec["distributed_optimizer"]:
-        state += f"; main params and Adam state sharded over DP x CP = {shards}"
-    out.append(state)
-    if spec["attention"] == "flash":
-        out.append("flash/fused attention: no a·s² tensors kept")
-    else:
-        out.append(f"unfused attention: a·s² scores kept ({spec['softmax_bytes']}-byte softmax output)")
-    if spec["recompute"]:
-        out.append(f"{spec['recompute']} recompute ({spec['recompute_method']}, {spec['recompute_layers']} layer(s))")
-    else:
-        out.append("no activation recompute")
-    out.append("sequence parallel: activations split by TP" if spec["sequence_parallel"]
-               else "no sequence parallel: norms, dropout and linear inputs replicated across TP")
-    if spec["optimizer_temporaries"]:
-        out.append("torch Adam: one fp32 temporary per parameter during step()")
-    else:
-        out.append("fused Adam: no step() temporaries")
-    if spec["pp"] > 1:
-        out.append(f"first stage holds {_in_flight(spec):.2f} microbatches in flight"
-                   + (" (interleaved)" if spec["vp"] else " (1F1B)"))
-    out.append(f"runtime buffers {RUNTIME_OVERHEAD_MIB} MiB; layers split evenly over pipeline stages")
-    return out
+    return {"stage": stage, "params": counts["dense"] + counts["expert"], "expert_params": counts["expert"],
+            "bytes": {k: int(v) for k, v in parts.items()}, "total": int(total),
+            "peak_phase": "optimizer step" if step_peak else "backward", "in_flight_microbatches": flight}
 
 
 def memory(spec: dict, gpu_memory_mib: int | float | None, reserve_mib: int | float = CUDA_RESERVE_MIB) -> dict:
@@ -166,7 +166,7 @@ def memory(spec: dict, gpu_memory_mib: int | float | None, reserve_mib: int | fl
         "breakdown": worst["bytes"],
         "peak_phase": worst["peak_phase"],
         "stages": stages,
-        "assumptions": assumptions(spec),
+        "assumptions": assumptions(spec, RUNTIME_OVERHEAD_MIB),
         "reserve_bytes": int(reserve_mib * MiB),
     }
     if gpu_memory_mib:

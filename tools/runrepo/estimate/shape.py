@@ -6,12 +6,29 @@ NeMo's defaults where a key is absent, and records every guess it makes in `assu
 
 from __future__ import annotations
 
-import math
+from .kernels import attention_kernel
+from .params import embedding_params, layer_params, param_count, stage_params
 
-# Tokenizers whose vocabulary is known without reading a file (GPT-2 BPE: 50,257 tokens).
-KNOWN_VOCABS = {"GPT2BPETokenizer": 50257}
+# Tokenizers whose vocabulary is known without reading a file: GPT-2 BPE, and the Hugging Face
+# tokenizers of NVIDIA's presets (vocab_size of each model's published config.json).
+KNOWN_VOCABS = {
+    "GPT2BPETokenizer": 50257,
+    "meta-llama/Llama-2-7b-hf": 32000,
+    "meta-llama/Llama-2-13b-hf": 32000,
+    "meta-llama/Llama-2-70b-hf": 32000,
+    "meta-llama/Meta-Llama-3-8B": 128256,
+    "meta-llama/Meta-Llama-3-70B": 128256,
+    "meta-llama/Meta-Llama-3.1-8B": 128256,
+    "meta-llama/Meta-Llama-3.1-70B": 128256,
+    "meta-llama/Meta-Llama-3.1-405B": 128256,
+    "mistralai/Mistral-7B-v0.1": 32000,
+    "mistralai/Mixtral-8x7B-v0.1": 32000,
+}
 DEFAULT_VOCAB = 50257
 GATED = ("glu",)  # swiglu, geglu, reglu, fast-swiglu...: fc1 is twice ffn_hidden_size wide
+
+__all__ = ["KNOWN_VOCABS", "as_float", "as_int", "embedding_params", "layer_params", "padded_vocab",
+           "param_count", "precision_of", "spec_from_nemo", "stage_params"]
 
 
 def as_int(value, default=None):
@@ -39,8 +56,45 @@ def precision_of(value) -> str:
     return "fp32"
 
 
-def spec_from_nemo(params: dict, world_size: int | None) -> dict:
-    """The numbers an estimate needs; `missing` lists required keys that are absent or not integers."""
+def _vocab(tok: dict, tool: dict, notes: list) -> tuple[int, str]:
+    """(raw vocabulary, where it came from): the tokenizer's known size, else runrepo.vocab_size."""
+    known = KNOWN_VOCABS.get(str(tok.get("type")))
+    if known:
+        return known, f"tokenizer {tok.get('type')}"
+    stated = as_int(tool.get("vocab_size"))
+    if stated and stated > 0:
+        return stated, "runrepo.vocab_size"
+    what = tok.get("type") or tok.get("model") or tok.get("library")
+    notes.append(f"vocabulary of tokenizer {what!r} unknown: assumed {DEFAULT_VOCAB:,} (GPT-2 BPE); "
+                 "set runrepo.vocab_size")
+    return DEFAULT_VOCAB, "assumed"
+
+
+def _moe(model: dict, world: int | None, tp: int, pp: int, dp: int, cp: int, ffn: int) -> dict:
+    """Mixture-of-experts settings as NeMo passes them to Megatron-core's TransformerConfig."""
+    n = as_int(model.get("num_moe_experts"), 0) or 0
+    ep = as_int(model.get("expert_model_parallel_size"), 1) or 1
+    cf = as_float(model.get("moe_expert_capacity_factor"), -1.0)
+    return {
+        "experts": n if n > 0 else 0,
+        "topk": as_int(model.get("moe_router_topk"), 2) or 2,  # NeMo: cfg.get('moe_router_topk', 2)
+        "ep": ep,
+        "expert_ffn": as_int(model.get("moe_ffn_hidden_size")) or ffn,
+        "capacity_factor": cf if cf >= 0 else None,  # mcore: a negative factor means dropless
+        "pad_to_capacity": bool(model.get("moe_pad_expert_input_to_capacity")),
+        # The expert data-parallel group: world / (expert TP x EP x PP), expert TP = TP in NeMo's configs
+        # (megatron_init.py from NeMo 2.1; mcore <= 0.9 builds DP x CP / EP, the same number).
+        "expert_dp": max(1, (world or tp * pp * dp * cp) // (tp * ep * pp)),
+    }
+
+
+def spec_from_nemo(params: dict, world_size: int | None, tool: dict | None = None, release: str | None = None,
+                   container_has_fused_attention: bool | None = None) -> dict:
+    """The numbers an estimate needs; `missing` lists required keys that are absent or not integers.
+
+    `tool` is the run's runrepo section (its vocab_size), `release` the image's NeMo release, and
+    `container_has_fused_attention` what the container table says about the image (None: decided
+    from the release; see kernels.py)."""
     model = params.get("model") if isinstance(params.get("model"), dict) else {}
     trainer = params.get("trainer") if isinstance(params.get("trainer"), dict) else {}
     data = model.get("data") if isinstance(model.get("data"), dict) else {}
@@ -51,7 +105,11 @@ def spec_from_nemo(params: dict, world_size: int | None) -> dict:
                            "micro_batch_size", "global_batch_size") if (as_int(model.get(k)) or 0) <= 0]
     layers, hidden = as_int(model.get("num_layers"), 1), as_int(model.get("hidden_size"), 1)
     heads = as_int(model.get("num_attention_heads"), 1) or 1
-    seq = as_int(model.get("encoder_seq_length"), 1)
+    max_seq = as_int(model.get("encoder_seq_length"), 1)
+    # What trains is data.seq_length tokens a sample: activations and tokens follow it; encoder_seq_length
+    # sizes a learned position table (and the pipeline's p2p buffers, where a mismatch fails: data-seq-length).
+    seq = as_int(data.get("seq_length")) or max_seq
+    ffn = as_int(model.get("ffn_hidden_size"), 4 * hidden)
     tp = as_int(model.get("tensor_model_parallel_size"), 1) or 1
     pp = as_int(model.get("pipeline_model_parallel_size"), 1) or 1
     cp = as_int(model.get("context_parallel_size"), 1) or 1
@@ -61,32 +119,27 @@ def spec_from_nemo(params: dict, world_size: int | None) -> dict:
         notes.append("world size unknown: data-parallel size taken as 1")
     dp = max(1, (world_size or tp * pp * cp) // (tp * pp * cp))
     mbs, gbs = as_int(model.get("micro_batch_size"), 1), as_int(model.get("global_batch_size"), 1)
-    raw_vocab = KNOWN_VOCABS.get(str(tok.get("type")))
-    if raw_vocab is None:
-        raw_vocab = DEFAULT_VOCAB
-        notes.append(f"vocabulary of tokenizer {tok.get('type')!r} unknown: assumed {DEFAULT_VOCAB:,} (GPT-2 BPE)")
+    raw_vocab, vocab_source = _vocab(tok, tool or {}, notes)
     divisible = as_int(model.get("make_vocab_size_divisible_by"), 128)
     activation = str(model.get("activation", "gelu"))
     pos = str(model.get("position_embedding_type", "learned_absolute"))
     optim_name = str(optim.get("name", "fused_adam"))
     precision = precision_of(trainer.get("precision", 32))
     o2 = bool(model.get("megatron_amp_O2", False)) and precision != "fp32"
-    mcore = bool(model.get("mcore_gpt", False))
-    te = bool(model.get("transformer_engine", False))
-    if (mcore and te) or model.get("use_flash_attention"):
-        attention = "flash"  # TE's flash/cuDNN fused attention, or NeMo's flash-attn path: no s^2 tensors kept
-    else:
-        attention = "unfused"
+    te = model.get("transformer_engine") is True
+    attention, attention_why = attention_kernel(model, release, container_has_fused_attention)
     granularity = model.get("activations_checkpoint_granularity")
     spec = {
         "layers": layers,
         "hidden": hidden,
         "heads": heads,
-        "ffn": as_int(model.get("ffn_hidden_size"), 4 * hidden),
+        "ffn": ffn,
         "kv_channels": as_int(model.get("kv_channels")) or max(1, hidden // heads),
         "query_groups": as_int(model.get("num_query_groups")) or heads,
         "seq": seq,
+        "pos_table": max_seq,
         "vocab_raw": raw_vocab,
+        "vocab_source": vocab_source,
         "vocab": padded_vocab(raw_vocab, divisible, tp),
         "micro_batch": mbs,
         "global_batch": gbs,
@@ -95,67 +148,41 @@ def spec_from_nemo(params: dict, world_size: int | None) -> dict:
         "sequence_parallel": bool(model.get("sequence_parallel")) and tp > 1,
         "gated": activation.endswith(GATED),
         "bias": bool(model.get("bias", True)),
+        "qkv_bias": bool(model.get("qkv_bias", False)),
+        # RMSNorm has a weight; LayerNorm and layernorm1p (TE's LayerNorm) a weight and a bias
+        "norm_params": 1 if str(model.get("normalization", "layernorm")).lower() == "rmsnorm" else 2,
         "learned_positions": pos == "learned_absolute",
         "tied_embeddings": bool(model.get("share_embeddings_and_output_weights", True)),
         "precision": precision,
         "o2": o2,
         "distributed_optimizer": "distributed" in optim_name,
+        # The distributed optimizers' gradient buffer: fp32 unless optim.grad_sync_dtype says bf16/fp16
+        # (NeMo: DistributedDataParallelConfig(grad_reduce_in_fp32=grad_sync_dtype == 'fp32'))
+        "grad_bytes": 2 if "distributed" in optim_name and str(optim.get("grad_sync_dtype", "fp32")).lower()
+        in ("bf16", "fp16", "16", "bfloat16", "float16") else 4,
         # apex/TE/mcore fused Adam kernels work in place; torch's Adam keeps temporaries in step()
         "optimizer_temporaries": optim_name in ("adam", "adamw"),
         "recompute": granularity if granularity in ("full", "selective") else None,
         "recompute_method": model.get("activations_checkpoint_method") or "uniform",
         "recompute_layers": as_int(model.get("activations_checkpoint_num_layers"), 1) or 1,
         "attention": attention,
+        "attention_why": attention_why,
+        # NeMo's fp8 is Transformer Engine's: without TE it changes nothing
+        "fp8": bool(model.get("fp8")) and te,
         # apex's fused softmax keeps a bf16/fp16 output; torch's path keeps an fp32 one
         "softmax_bytes": 2 if model.get("masked_softmax_fusion", True) else 4,
         "attention_dropout": as_float(model.get("attention_dropout"), 0.1),
         "hidden_dropout": as_float(model.get("hidden_dropout"), 0.1),
         "missing": missing,
         "assumptions": notes,
-    }
-    if model.get("fp8"):
-        notes.append("fp8 not modelled: activations and weights estimated as bf16 (an overestimate)")
+    } | _moe(model, world_size, tp, pp, dp, cp, ffn)
+    if model.get("fp8") and not te:
+        notes.append("fp8 without transformer_engine: NeMo's fp8 is Transformer Engine's, estimated as bf16")
     if model.get("fsdp"):
         notes.append("FSDP sharding not modelled: weights and optimizer estimated unsharded (an overestimate)")
     if model.get("cpu_offloading"):
         notes.append("CPU offloading not modelled: activations estimated on the GPU (an overestimate)")
-    if as_int(model.get("num_moe_experts"), 0) > 1:
-        notes.append("mixture of experts not modelled: estimated as a dense model")
-    if as_int(data.get("seq_length"), seq) != seq:
-        notes.append(f"data.seq_length {data.get('seq_length')} differs from encoder_seq_length {seq}: used the latter")
+    if seq != max_seq:
+        notes.append(f"samples of data.seq_length {seq} tokens (encoder_seq_length {max_seq} sizes only the "
+                     "position table and pipeline buffers)")
     return spec
-
-
-def layer_params(spec: dict) -> int:
-    """One transformer layer: two norms, QKV and output projections, the MLP (biases if enabled)."""
-    h, ffn, kv = spec["hidden"], spec["ffn"], spec["kv_channels"]
-    q, kvw = spec["heads"] * kv, spec["query_groups"] * kv
-    fc1 = ffn * (2 if spec["gated"] else 1)
-    weights = h * (q + 2 * kvw) + q * h + h * fc1 + ffn * h
-    biases = (q + 2 * kvw) + h + fc1 + h if spec["bias"] else 0
-    return weights + biases + 4 * h  # two LayerNorms with weight and bias
-
-
-def embedding_params(spec: dict) -> int:
-    return spec["vocab"] * spec["hidden"] + (spec["seq"] * spec["hidden"] if spec["learned_positions"] else 0)
-
-
-def param_count(spec: dict) -> dict:
-    """Exact count (tied output layer counted once) and the launcher auto-configurator's formula."""
-    L, h, V, s = spec["layers"], spec["hidden"], spec["vocab"], spec["seq"]
-    output = 0 if spec["tied_embeddings"] else V * h
-    total = L * layer_params(spec) + embedding_params(spec) + output + 2 * h  # + final LayerNorm
-    launcher = 12 * L * h * h * (1 + 13 / (12 * h) + (V + s) / (12 * L * h))
-    return {"total": total, "launcher_formula": int(round(launcher)), "vocab_padded": V,
-            "vocab_raw": spec["vocab_raw"], "per_layer": layer_params(spec)}
-
-
-def stage_params(spec: dict) -> dict:
-    """Parameters held by one GPU of the first and of the last pipeline stage (Megatron splits by TP)."""
-    L, pp, tp, h, V = spec["layers"], spec["pp"], spec["tp"], spec["hidden"], spec["vocab"]
-    per_stage = math.ceil(L / pp) * layer_params(spec)
-    output = 0 if spec["tied_embeddings"] and pp == 1 else V * h  # PP > 1 keeps a tied copy on the last stage
-    if pp == 1:
-        only = per_stage + embedding_params(spec) + output + 2 * h
-        return {"only": only // tp}
-    return {"first": (per_stage + embedding_params(spec)) // tp, "last": (per_stage + output + 2 * h) // tp}

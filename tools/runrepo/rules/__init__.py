@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..findings import ERROR, WARNING, Finding
 from ..releases import in_range
 
-FAMILIES = ("schema", "world", "batch", "parallel", "data", "platform", "nemo", "memory", "policy", "secrets")
+FAMILIES = ("schema", "world", "batch", "parallel", "moe", "data", "platform", "nemo", "memory", "policy", "secrets")
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,24 @@ _NAMES = {"weights": "weights", "gradients": "gradients", "optimizer_state": "op
           "optimizer_temporaries": "Adam temporaries", "overhead": "runtime buffers"}
 
 
+def _tips(est: dict) -> str:
+    """What would shrink this estimate, most specific first."""
+    tips = []
+    if est.get("attention", {}).get("kernel") == "unfused":
+        tips.append("fused attention (transformer_engine: true; `runrepo explain` says why it is unfused)")
+    tips.append("selective or full recompute, a smaller micro_batch_size")
+    lay = est["layout"]
+    if lay.get("ep") and lay["ep"] > 1 or est["params"].get("experts"):
+        tips.append("more expert parallelism")
+    tips.append("more nodes (with a distributed optimizer, its state shards over DP)")
+    tips.append("more TP/PP (`runrepo new` without --nodes picks a layout that fits)")
+    return "; ".join(tips)
+
+
 @rule(
     "memory-capacity",
     f"the estimated per-GPU peak fits the GPU's memory less a CUDA reserve (a warning above {WARN_FRACTION:.0%})",
-    example="parameters:\n  model:\n    micro_batch_size: 64   # gpt3-126m, unfused attention",
+    example="parameters:\n  model:\n    micro_batch_size: 64   # gpt3-126m on 8 GPUs",
     fix="parameters:\n  model:\n    micro_batch_size: 4",
 )
 def memory_capacity(ctx):
@@ -38,7 +52,6 @@ def memory_capacity(ctx):
             f"less {reserve / 1024:g} GiB CUDA reserve) with micro_batch_size {lay['micro_batch_size']}, "
             f"TP {lay['tp']} PP {lay['pp']} DP {lay['dp']}")
     if frac > 1:
-        tips = "selective or full recompute, a smaller micro_batch_size, a distributed optimizer, or more TP/PP"
-        yield Hit(("parameters", "model", "micro_batch_size"), f"{head}: out of memory; try {tips}")
+        yield Hit(("parameters", "model", "micro_batch_size"), f"{head}: out of memory; try {_tips(est)}")
     else:
         yield Hit(("parameters", "model", "micro_batch_size"), f"{head}: little headroom", WARNING)

@@ -71,6 +71,8 @@ def _seq(ctx):
     "expert-parallel-dp",
     "the data-parallel size is a multiple of expert_model_parallel_size",
     since="2.0",  # the first release whose config carries the key (older NeMo ignores it)
+    # NeMo 2.1's megatron_init.py checks world % (TP x EP x PP) instead: expert-parallel-world (rules/moe.py)
+    before="2.1",
     example="parameters:\n  model:\n    expert_model_parallel_size: 3   # 8 GPUs, DP 8",
     fix="parameters:\n  model:\n    expert_model_parallel_size: 2",
 )

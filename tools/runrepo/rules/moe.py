@@ -1,0 +1,260 @@
+"""Mixture of experts and grouped-query attention: what Megatron-core and NeMo refuse, read from their
+source (megatron-core 0.7.0-0.12.0 on PyPI; nemo_toolkit 2.0.0rc0, 2.1.0 and 2.4.0):
+
+- TransformerConfig.__post_init__ (megatron/core/transformer/transformer_config.py) raises at model
+  build: expert parallelism without experts; a capacity factor with a dispatcher or load balancing
+  that cannot drop tokens; padding to capacity without a capacity factor;
+- MoELayer (megatron/core/transformer/moe/moe_layer.py) asserts num_moe_experts % EP and refuses an
+  unknown moe_token_dispatcher_type; the router fails at the first forward (torch.topk past the
+  number of experts, sinkhorn with an aux-loss, an unknown drop policy: moe_utils.py, router.py);
+- NeMo's MegatronGPTModel.__init__ refuses expert parallelism without megatron_amp_O2 or with apex's
+  distributed Adam; its megatron_init.py (2.1 on) builds expert groups of TP x EP x PP ranks.
+
+NeMo 2.0 is the first release this repository maps to an image with Megatron-core >= 0.5 (MoE);
+NeMo reads every TransformerConfig field from the model config by name, so these keys act even where
+the release's default YAML lacks them.
+"""
+
+from __future__ import annotations
+
+from . import Hit, rule
+
+DISPATCHERS = ("allgather", "alltoall", "alltoall_seq", "flex")  # alltoall_seq from mcore 0.9, flex 0.12
+DROP_POLICIES = ("probs", "position")
+M = ("parameters", "model")
+
+
+def _experts(ctx) -> int | None:
+    n = ctx.int_p("model.num_moe_experts")
+    return n if n is not None and n > 0 else None
+
+
+def _ep(ctx) -> int:
+    return ctx.int_p("model.expert_model_parallel_size", 1) or 1
+
+
+def _capacity(ctx):
+    cf = ctx.p("model.moe_expert_capacity_factor")
+    ok = isinstance(cf, (int, float)) and not isinstance(cf, bool) and cf >= 0  # negative: dropless (mcore)
+    return cf if ok else None
+
+
+def _w(ctx, key: str) -> str:
+    return ctx.where("parameters.model." + key)
+
+
+@rule(
+    "moe-experts-ep",
+    "num_moe_experts is a multiple of expert_model_parallel_size (each EP rank builds an equal share)",
+    since="2.0",
+    example="parameters:\n  model:\n    num_moe_experts: 6\n    expert_model_parallel_size: 4",
+    fix="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 4",
+)
+def moe_experts_ep(ctx):
+    n, ep = _experts(ctx), _ep(ctx)
+    if n and ep > 1 and n % ep:
+        yield Hit(M + ("num_moe_experts",),
+                  f"num_moe_experts={n} is not divisible by expert_model_parallel_size={ep} "
+                  f"({_w(ctx, 'expert_model_parallel_size')}): Megatron-core's MoELayer asserts when the model is built")
+
+
+@rule(
+    "moe-ep-needs-experts",
+    "expert_model_parallel_size > 1 needs num_moe_experts",
+    since="2.0",
+    example="parameters:\n  model:\n    expert_model_parallel_size: 2",
+    fix="parameters:\n  model:\n    expert_model_parallel_size: 1",
+)
+def moe_ep_needs_experts(ctx):
+    ep = _ep(ctx)
+    if ep > 1 and not _experts(ctx):
+        yield Hit(M + ("expert_model_parallel_size",),
+                  f"expert_model_parallel_size={ep} without num_moe_experts: Megatron-core's TransformerConfig raises "
+                  "\"num_moe_experts must be non None to use expert-parallel\"")
+
+
+@rule(
+    "moe-router-topk",
+    "moe_router_topk (NeMo's default 2) is between 1 and num_moe_experts",
+    since="2.0",
+    example="parameters:\n  model:\n    num_moe_experts: 4\n    moe_router_topk: 6",
+    fix="parameters:\n  model:\n    num_moe_experts: 4\n    moe_router_topk: 2",
+)
+def moe_router_topk(ctx):
+    n = _experts(ctx)
+    k = ctx.p("model.moe_router_topk", 2)  # NeMo: cfg.get('moe_router_topk', 2)
+    if not n or not isinstance(k, int) or isinstance(k, bool):
+        return
+    if not 1 <= k <= n:
+        path = M + ("moe_router_topk",) if ctx.p("model.moe_router_topk") is not None else M + ("num_moe_experts",)
+        yield Hit(path, f"moe_router_topk={k} with num_moe_experts={n} ({_w(ctx, 'num_moe_experts')}): the router's "
+                        "torch.topk fails at the first forward step (k must be 1 to num_moe_experts)")
+
+
+@rule(
+    "moe-dispatcher-type",
+    "moe_token_dispatcher_type is one Megatron-core knows: allgather, alltoall, alltoall_seq, flex",
+    since="2.0",
+    example="parameters:\n  model:\n    num_moe_experts: 8\n    moe_token_dispatcher_type: all2all",
+    fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_token_dispatcher_type: alltoall",
+)
+def moe_dispatcher_type(ctx):
+    d = ctx.p("model.moe_token_dispatcher_type")
+    if _experts(ctx) and d is not None and d not in DISPATCHERS:
+        yield Hit(M + ("moe_token_dispatcher_type",),
+                  f"moe_token_dispatcher_type={d!r}: Megatron-core's MoELayer raises \"Unsupported token dispatcher "
+                  f"type\"; use one of {', '.join(DISPATCHERS)} (alltoall_seq needs the 24.09 image on, flex 25.04 on)")
+
+
+@rule(
+    "moe-capacity-dispatcher",
+    "a capacity factor (token dropping) needs moe_token_dispatcher_type alltoall",
+    since="2.0",
+    before="2.3",  # Megatron-core 0.12 (NeMo 2.3's image) drops every dispatcher with a capacity factor
+    example="parameters:\n  model:\n    num_moe_experts: 8\n    moe_expert_capacity_factor: 1.0",
+    fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_expert_capacity_factor: 1.0\n"
+        "    moe_token_dispatcher_type: alltoall",
+)
+def moe_capacity_dispatcher(ctx):
+    cf, d = _capacity(ctx), ctx.p("model.moe_token_dispatcher_type", "allgather")  # mcore's default
+    if _experts(ctx) and cf is not None and d not in ("alltoall", "alltoall_seq"):
+        yield Hit(M + ("moe_expert_capacity_factor",),
+                  f"moe_expert_capacity_factor={cf} with moe_token_dispatcher_type={d!r}: Megatron-core's "
+                  "TransformerConfig raises \"moe_expert_capacity_factor only works with alltoall token dispatcher\"")
+
+
+@rule(
+    "moe-capacity-balancing",
+    "a capacity factor needs moe_router_load_balancing_type aux_loss (the default) or none",
+    since="2.0",
+    example="parameters:\n  model:\n    num_moe_experts: 8\n    moe_expert_capacity_factor: 1.0\n"
+            "    moe_token_dispatcher_type: alltoall\n    moe_router_load_balancing_type: sinkhorn",
+    fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_expert_capacity_factor: 1.0\n"
+        "    moe_token_dispatcher_type: alltoall\n    moe_router_load_balancing_type: aux_loss",
+)
+def moe_capacity_balancing(ctx):
+    lb = ctx.p("model.moe_router_load_balancing_type", "aux_loss")
+    if _experts(ctx) and _capacity(ctx) is not None and lb not in ("aux_loss", "seq_aux_loss", "none"):
+        yield Hit(M + ("moe_router_load_balancing_type",),
+                  f"moe_router_load_balancing_type={lb!r} with moe_expert_capacity_factor "
+                  f"({_w(ctx, 'moe_expert_capacity_factor')}): Megatron-core's TransformerConfig raises "
+                  "\"moe_expert_capacity_factor only works with aux_loss or none load balancing\"")
+
+
+@rule(
+    "moe-pad-capacity",
+    "moe_pad_expert_input_to_capacity needs moe_expert_capacity_factor",
+    since="2.0",
+    example="parameters:\n  model:\n    num_moe_experts: 8\n    moe_pad_expert_input_to_capacity: true",
+    fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_pad_expert_input_to_capacity: false",
+)
+def moe_pad_capacity(ctx):
+    if _experts(ctx) and ctx.p("model.moe_pad_expert_input_to_capacity") is True and _capacity(ctx) is None:
+        yield Hit(M + ("moe_pad_expert_input_to_capacity",),
+                  "moe_pad_expert_input_to_capacity without moe_expert_capacity_factor: Megatron-core's "
+                  "TransformerConfig raises \"moe_expert_capacity_factor must be set to use "
+                  "moe_pad_expert_input_to_capacity\"")
+
+
+@rule(
+    "moe-drop-policy",
+    "moe_token_drop_policy is probs or position (read when a capacity factor drops tokens)",
+    since="2.0",
+    example="parameters:\n  model:\n    num_moe_experts: 8\n    moe_expert_capacity_factor: 1.0\n"
+            "    moe_token_dispatcher_type: alltoall\n    moe_token_drop_policy: probability",
+    fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_expert_capacity_factor: 1.0\n"
+        "    moe_token_dispatcher_type: alltoall\n    moe_token_drop_policy: probs",
+)
+def moe_drop_policy(ctx):
+    p = ctx.p("model.moe_token_drop_policy")
+    if _experts(ctx) and _capacity(ctx) is not None and p is not None and p not in DROP_POLICIES:
+        yield Hit(M + ("moe_token_drop_policy",),
+                  f"moe_token_drop_policy={p!r}: Megatron-core's router raises \"Invalid drop_policy\" at the "
+                  "first forward step; use probs or position")
+
+
+@rule(
+    "moe-sinkhorn-aux-loss",
+    "sinkhorn load balancing needs moe_aux_loss_coeff 0",
+    since="2.0",
+    example="parameters:\n  model:\n    num_moe_experts: 8\n    moe_router_load_balancing_type: sinkhorn\n"
+            "    moe_aux_loss_coeff: 0.01",
+    fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_router_load_balancing_type: sinkhorn\n"
+        "    moe_aux_loss_coeff: 0.0",
+)
+def moe_sinkhorn_aux_loss(ctx):
+    coeff = ctx.p("model.moe_aux_loss_coeff", 0)
+    sinkhorn = ctx.p("model.moe_router_load_balancing_type") == "sinkhorn"
+    if _experts(ctx) and sinkhorn and isinstance(coeff, (int, float)) and coeff != 0:
+        yield Hit(M + ("moe_aux_loss_coeff",),
+                  f"moe_aux_loss_coeff={coeff} with sinkhorn load balancing "
+                  f"({_w(ctx, 'moe_router_load_balancing_type')}): the router asserts \"Sinkhorn routing does not "
+                  "support aux loss\" at the first forward step")
+
+
+@rule(
+    "moe-ep-o2",
+    "expert parallelism needs megatron_amp_O2: true",
+    since="2.0",
+    example="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 2\n"
+            "    megatron_amp_O2: false",
+    fix="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 2\n"
+        "    megatron_amp_O2: true",
+)
+def moe_ep_o2(ctx):
+    if _ep(ctx) > 1 and ctx.p("model.megatron_amp_O2") is not True:
+        yield Hit(M + ("expert_model_parallel_size",),
+                  f"expert_model_parallel_size={_ep(ctx)} with megatron_amp_O2 {ctx.p('model.megatron_amp_O2')!r} "
+                  f"({_w(ctx, 'megatron_amp_O2')}): MegatronGPTModel raises \"Expert parallelism is only supported "
+                  "when using megatron_amp_O2\"")
+
+
+@rule(
+    "moe-ep-optimizer",
+    "expert parallelism with a distributed optimizer needs mcore_distributed_optim, not apex's distributed_fused_adam",
+    since="2.0",
+    example="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 2\n"
+            "    optim:\n      name: distributed_fused_adam",
+    fix="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 2\n"
+        "    optim:\n      name: mcore_distributed_optim",
+)
+def moe_ep_optimizer(ctx):
+    if _ep(ctx) > 1 and ctx.p("model.optim.name") == "distributed_fused_adam":
+        yield Hit(M + ("optim", "name"),
+                  f"optim.name distributed_fused_adam with expert_model_parallel_size={_ep(ctx)} "
+                  f"({_w(ctx, 'expert_model_parallel_size')}): MegatronGPTModel raises \"Expert parallelism is "
+                  "currently not supporting Apex distributed optimizer, use Mcore distributed optimizer instead\"")
+
+
+@rule(
+    "expert-parallel-world",
+    "the world size is a multiple of TP x expert_model_parallel_size x PP (the expert groups)",
+    since="2.1",  # NeMo 2.1's megatron_init.py; 2.0 checks DP % EP instead (expert-parallel-dp)
+    example="image: nvcr.io/nvidia/nemo:24.12\nparameters:\n  model:\n    num_moe_experts: 16\n"
+            "    expert_model_parallel_size: 16   # 8 GPUs",
+    fix="image: nvcr.io/nvidia/nemo:24.12\nparameters:\n  model:\n    num_moe_experts: 16\n"
+        "    expert_model_parallel_size: 8",
+)
+def expert_parallel_world(ctx):
+    ws, ep = ctx.world_size, _ep(ctx)
+    if ws and ep > 1 and ws % (ctx.tp * ep * ctx.pp):
+        yield Hit(M + ("expert_model_parallel_size",),
+                  f"world size {ws} is not divisible by TP {ctx.tp} x expert_model_parallel_size {ep} x PP {ctx.pp} "
+                  f"= {ctx.tp * ep * ctx.pp}: NeMo raises \"decoder world_size is not divisible by "
+                  "expert_tensor_model_pipeline_parallel size\"")
+
+
+@rule(
+    "heads-divisible-query-groups",
+    "num_attention_heads is a multiple of num_query_groups (each group serves the same number of heads)",
+    since="1.23",
+    example="parameters:\n  model:\n    num_attention_heads: 12\n    num_query_groups: 8",
+    fix="parameters:\n  model:\n    num_attention_heads: 12\n    num_query_groups: 4",
+)
+def heads_divisible_query_groups(ctx):
+    a, g = ctx.int_p("model.num_attention_heads"), ctx.int_p("model.num_query_groups")
+    if a and g and a % g:
+        yield Hit(M + ("num_query_groups",),
+                  f"num_attention_heads={a} ({_w(ctx, 'num_attention_heads')}) is not divisible by num_query_groups={g}: "
+                  "Transformer Engine asserts, Megatron-core's own attention repeats K/V floor(heads / groups) times "
+                  "and fails on the shapes")
