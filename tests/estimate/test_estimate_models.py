@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from runrepo.check import expand
 from runrepo.compose.layers import TreeSource
 from runrepo.estimate import attention_kernel, estimate_run, memory, param_count, spec_from_nemo
-from runrepo.validate.check import expand
 
 ROOT = Path(__file__).resolve().parents[2]
 PRESETS = ROOT / "tests" / "data" / "nemo-launcher"  # copies of ../shared/corpus (see its README)

@@ -185,7 +185,7 @@ def new_run(
 def choose_layout(source: TreeSource, spec: rf.RunSpec, gpn: int, asked: int | None, label: str):
     """The layout (nodes, open parallel sizes) the run is written with, or None when the run does not
     compose (check then reports why)."""
-    from ..validate.check import expand
+    from ..check import expand
 
     run_name = f"experiments/{spec.name}"
     resolved, _ = expand(_WithRun(source, run_name, rf.text(spec)), run_name)

@@ -7,7 +7,7 @@ layout, parameter count, per-GPU memory with every assumption stated, and the ru
 
 from __future__ import annotations
 
-from ..releases import release_of
+from ..releases import components, release_of
 from .budget import budget, max_time_seconds
 from .kernels import attention_kernel, release_has_fused_attention
 from .memory import CUDA_RESERVE_MIB, WARN_FRACTION, GiB, MiB, memory
@@ -28,13 +28,15 @@ def estimate_run(resolved_run: dict, tool: dict, reserve_mib: float | None = Non
                  container_has_fused_attention: bool | None = None) -> dict:
     """Everything `runrepo explain` prints, as data; {"error": ...} when the config has no model shape.
 
-    `container_has_fused_attention`: what the container table knows about the run's image (None:
-    decided from its NeMo release, see kernels.py)."""
+    `container_has_fused_attention`: overrides what the container table (releases.components) says
+    about the run's image; where neither knows, it is decided from the NeMo release (kernels.py)."""
     params = resolved_run.get("parameters")
     if not isinstance(params, dict):
         return {"error": "the run has no NeMo parameters"}
     world = _world(params)
     release = release_of(resolved_run.get("image"))
+    if container_has_fused_attention is None:
+        container_has_fused_attention = (components(resolved_run.get("image")) or {}).get("has_flash_attention")
     spec = spec_from_nemo(params, world, tool or {}, release, container_has_fused_attention)
     if spec["missing"]:
         return {"error": "model." + ", model.".join(spec["missing"]) + " missing or not a positive integer"}
