@@ -10,7 +10,7 @@ import yaml
 from corpus_util import ROOT, materialize
 from corpus_util import cli as run_cli
 from hardening_cases import CASES, FAKE, RANDOM, RUN, WANDB_HEX
-from runrepo.rules.secrets import high_entropy, literal, secret_literal, secret_name, secret_named
+from runrepo.rules.secrets import high_entropy, judge, secret_literal, secret_name, secret_named
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 
@@ -31,11 +31,11 @@ def test_each_format_is_caught_and_never_echoed(kind):
 
 
 def test_name_based_values():
-    assert literal("WANDB_API_KEY", WANDB_HEX)[0].startswith("a Weights & Biases")
-    assert literal("command", f"WANDB_API_KEY={WANDB_HEX} python x.py")[2] == "WANDB_API_KEY"
-    assert literal("MOSAICML_API_KEY", "Zm9vYmFyYmF6cXV4")[0] == "a MosaicML API key"
-    assert literal("git_commit", WANDB_HEX) is None  # 40 hex elsewhere is a commit
-    assert literal("MOSAICML_API_KEY", "$MOSAICML_API_KEY") is None  # a reference, not a value
+    assert judge("WANDB_API_KEY", WANDB_HEX).what.startswith("a Weights & Biases")
+    assert judge("command", f"WANDB_API_KEY={WANDB_HEX} python x.py").name == "WANDB_API_KEY"
+    assert judge("MOSAICML_API_KEY", "Zm9vYmFyYmF6cXV4").what == "a MosaicML API key"
+    assert judge("git_commit", WANDB_HEX) is None  # 40 hex elsewhere is a commit
+    assert judge("MOSAICML_API_KEY", "$MOSAICML_API_KEY") is None  # a reference, not a value
 
 
 @pytest.mark.parametrize(
