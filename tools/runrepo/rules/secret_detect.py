@@ -27,6 +27,7 @@ import binascii
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from detect_secrets.filters.heuristic import is_sequential_string, is_templated_secret
 from detect_secrets.plugins import (
@@ -113,6 +114,21 @@ BY_NAME = [
 NAMED_FORMAT = {aws.AWSKeyDetector, cloudant.CloudantDetector, ibm_cloud_iam.IbmCloudIamDetector}
 NAMED_FORMAT |= {ibm_cos_hmac.IbmCosHmacDetector, softlayer.SoftlayerDetector}  # they read `name: "value"`
 _KEYWORD = KeywordDetector()
+
+
+def _union(patterns) -> re.Pattern:
+    """One regex matching where any of `patterns` matches: strings that match none (nearly all of a
+    run) cost one search instead of one per plugin. Each keeps its flags in a scoped group."""
+    letters = {re.IGNORECASE: "i", re.VERBOSE: "x", re.MULTILINE: "m", re.DOTALL: "s"}
+    parts = []
+    for rx in patterns:
+        flags = "".join(ch for flag, ch in letters.items() if rx.flags & flag)
+        parts.append(f"(?{flags}:{rx.pattern})" if flags else f"(?:{rx.pattern})")
+    return re.compile("|".join(parts))
+
+
+ANY_FORMAT = _union([rx for p, *_ in PLUGINS for rx in p.denylist] + [rx for _, rx, _, _ in OWN_RE])
+ANY_NAMED_FORMAT = _union([rx for p, *_ in PLUGINS if type(p) in NAMED_FORMAT for rx in p.denylist])
 _B64, _HEX = Base64HighEntropyString(), HexHighEntropyString()
 
 SECRET_WORDS = {
@@ -155,6 +171,7 @@ class Verdict:
         return self.how.format(name=self.name.upper() if plain else self.env)
 
 
+@lru_cache(maxsize=1 << 14)
 def secret_name(name: str) -> bool:
     """A name that holds credentials: a word key, token, secret, password, creds, ... (not *_file, *_sha256)."""
     words = {w.lower() for w in _SPLIT.split(name) if w}
@@ -253,6 +270,8 @@ def _plugin_hit(plugin, text: str) -> bool:
 def format_of(text: str) -> tuple[str, str, str] | None:
     """(what, how, env name) when `text` holds a credential in its own format, anywhere in it."""
     for piece in _pieces(text):
+        if not ANY_FORMAT.search(piece):
+            continue
         for what, rx, how, env in OWN_RE:
             if rx.search(piece):
                 return what, how, env
@@ -271,23 +290,25 @@ def _named_format(key: str, lit: str) -> tuple[str, str, str] | None:
             return what, ENV, "WANDB_API_KEY" if "Weights" in what else "MOSAICML_API_KEY"
     if len(key) + len(lit) <= LINE and "\n" not in lit and '"' not in lit:
         line = f'{key}: "{lit}"'
-        for plugin, what, how, env in PLUGINS:
+        for plugin, what, how, env in PLUGINS if ANY_NAMED_FORMAT.search(line) else ():
             if type(plugin) in NAMED_FORMAT and _plugin_hit(plugin, line):
                 return what, how, env
     return None
 
 
-_CACHE: dict = {}
+CACHE: dict = {}  # (name, value, is_key) -> Verdict | None
+CLEAN_KEYS: set = set()  # keys judged clean (the rules' walk skips them)
 
 
 def judge(name: str, value: str, is_key: bool = False) -> Verdict | None:
     """The verdict on one string of a run: a value under its key `name`, or (is_key) a key."""
     k = (name, value, is_key)
-    if k not in _CACHE:
-        if len(_CACHE) > 1 << 17:  # bounded memory for fuzzers and huge repositories
-            _CACHE.clear()
-        _CACHE[k] = _judge(name, value, is_key)
-    return _CACHE[k]
+    if k not in CACHE:
+        if len(CACHE) > 1 << 17:  # bounded memory for fuzzers and huge repositories
+            CACHE.clear()
+            CLEAN_KEYS.clear()
+        CACHE[k] = _judge(name, value, is_key)
+    return CACHE[k]
 
 
 def _judge(name: str, value: str, is_key: bool) -> Verdict | None:
@@ -307,7 +328,7 @@ def _judge(name: str, value: str, is_key: bool) -> Verdict | None:
         if hit:
             return Verdict("secret-literal", hit[0], hit[1], key, hit[2])
     for key, lit in pairs:
-        if secret_name(key) and high_entropy(lit):
+        if high_entropy(lit) and secret_name(key):
             how = S3 if "aws" in key.lower() else ENV  # an AWS secret key is half of an s3 secret
             return Verdict("secret-named", "a random-looking literal", how, key, "NAME", len(lit))
     return None

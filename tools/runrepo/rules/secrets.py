@@ -15,7 +15,7 @@ verdicts as the rules, so a flagged value is never printed.
 from __future__ import annotations
 
 from . import Hit, rule
-from .secret_detect import Verdict, decoded, entropy, high_entropy, judge, named_values, secret_name
+from .secret_detect import CACHE, CLEAN_KEYS, Verdict, decoded, entropy, high_entropy, judge, named_values, secret_name
 
 REDACTED = "«redacted: {rule}»"
 
@@ -63,21 +63,35 @@ def secret_named(ctx):
             )
 
 
+_MISS = object()
+
+
 def _scan(node, path: tuple, name: str, out: list) -> None:
-    """(path, verdict, string) of every flagged string under `node`; paths are built only for a hit."""
+    """(path, verdict, string) of every flagged string under `node`; paths are built only for a hit.
+
+    The hot loop of `check --all` (hundreds of strings per run, nearly all seen before): verdicts
+    are looked up in judge's cache inline, and keys found clean are remembered in a set.
+    """
+    cache, clean = CACHE, CLEAN_KEYS
     if isinstance(node, dict):
         for k, v in node.items():
-            k = str(k)
-            if hit := judge(k, k, True):  # a token pasted as a key is committed as well
-                out.append((path + (k,), hit, k))
-            if isinstance(v, str):
-                if hit := judge(k, v):
+            k = k if type(k) is str else str(k)
+            if k not in clean:  # a token pasted as a key is committed as well
+                if hit := judge(k, k, True):
+                    out.append((path + (k,), hit, k))
+                else:
+                    clean.add(k)
+            if type(v) is str:
+                hit = cache.get((k, v, False), _MISS)
+                if hit is _MISS:
+                    hit = judge(k, v)
+                if hit:
                     out.append((path + (k,), hit, v))
             elif isinstance(v, (dict, list)):
                 _scan(v, path + (k,), k, out)
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            if isinstance(v, str):
+            if type(v) is str:
                 if hit := judge(name, v):
                     out.append((path + (i,), hit, v))
             elif isinstance(v, (dict, list)):
