@@ -88,7 +88,7 @@ def policy_gpus(ctx):
     if cap is None:
         return
     if gpus is None:  # fail closed: a limit that cannot be checked is not met
-        yield Hit(("compute", "gpus"), f"compute.gpus is {_shown(raw)}, not a number of GPUs: {_unchecked(at)}")
+        yield Hit(("compute", "gpus"), f"compute.gpus is {_shown(raw, 'a number of GPUs')}: {_unchecked(at)}")
     elif gpus > cap:
         yield Hit(("compute", "gpus"), f"{gpus:g} GPUs is over the limit of {cap:g} per run ({at}); {_ask(ctx)}")
 
@@ -106,7 +106,7 @@ def policy_gpu_hours(ctx):
     raw = ctx.get("compute.gpus")
     if number(raw) is None:  # fail closed; policy-gpus says so instead when it has a limit of its own
         if limit(ctx.policy, "max_gpus_per_run", ctx.run_file, "max_gpus")[0] is None:
-            yield Hit(("compute", "gpus"), f"compute.gpus is {_shown(raw)}, not a number of GPUs: {_unchecked(at)}")
+            yield Hit(("compute", "gpus"), f"compute.gpus is {_shown(raw, 'a number of GPUs')}: {_unchecked(at)}")
         return
     hours = gpu_hours(ctx.run)
     if hours is None or hours <= cap:  # no max_duration, or an unreadable one: policy-max-duration
@@ -140,7 +140,7 @@ def policy_max_duration(ctx):
         if cap is not None or ctx.policy.get("require_max_duration") or ctx.policy.get("max_gpu_hours_per_run"):
             yield Hit(
                 ("scheduling", "max_duration"),
-                f"scheduling.max_duration is {_shown(hours)}, not a positive number of hours: "
+                f"scheduling.max_duration is {_shown(hours, 'a positive number of hours')}: "
                 f"{_unchecked(where(ctx.policy, 'max_duration_hours'))}",
             )
         return
@@ -216,8 +216,8 @@ def policy_pr_gpu_hours(ctx):
     return ()
 
 
-def _shown(value) -> str:
-    return repr(value)[:60]
+def _shown(value, want: str) -> str:
+    return "not set" if value is None else f"{repr(value)[:60]}, not {want}"
 
 
 def _unchecked(at: str) -> str:

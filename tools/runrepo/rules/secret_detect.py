@@ -142,7 +142,7 @@ NOT_SECRET_WORDS = {
 }  # fmt: skip
 _DIGEST = re.compile(r"^(?:sha1|sha256|sha512|md5)[:=-]?[0-9a-fA-F]+$")
 _SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
-# NAME=value, --flag value / --flag=value, URL query parameters, and two CLIs that take a key as an argument
+# NAME=value, --flag value / --flag=value, URL query parameters, HTTP auth headers, and two CLIs that take a key
 _VAL = r"(\"[^\"]{0,4096}\"|'[^']{0,4096}'|[^\s;&|'\"]{1,4096})"
 _ASSIGN = re.compile(r"(?:^|[\s;&|(?])(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]{0,127})=" + _VAL)
 _FLAG = re.compile(
@@ -150,6 +150,11 @@ _FLAG = re.compile(
 )
 _WANDB = re.compile(r"\bwandb\s{1,8}login(?:\s{1,8}--?[a-z-]{1,20}(?:[= ]\S{1,300})?){0,4}\s{1,8}" + _VAL)
 _AWS_SET = re.compile(r"\baws\s{1,8}configure\s{1,8}set\s{1,8}(?:[\w-]{1,64}\.)?([A-Za-z_]{1,64})\s{1,8}" + _VAL)
+_HEADER = re.compile(
+    r"\b(authorization|proxy-authorization|x-api-key|api-key|private-token)\s{0,4}:\s{0,4}"
+    r"(?:bearer\s{1,4}|basic\s{1,4}|token\s{1,4})?([^\s'\"]{1,4096})",
+    re.I,
+)
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{20,65536}={0,2}")
 LINE, STEP = 2048, 1536  # long lines are scanned in overlapping windows: some plugins backtrack quadratically
 
@@ -227,6 +232,9 @@ def named_values(name: str, value: str):
     if "wandb" in value:
         for m in _WANDB.finditer(value):
             yield "WANDB_API_KEY", _unquote(m.group(1))
+    if ":" in value:
+        for m in _HEADER.finditer(value):
+            yield m.group(1), m.group(2)
     if "configure" in value:
         for m in _AWS_SET.finditer(value):
             yield m.group(1), _unquote(m.group(2))
