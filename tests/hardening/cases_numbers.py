@@ -28,7 +28,9 @@ case(
     line="gpus: 512.0",
     also=("mcli-schema", "policy-gpu-hours"),
 )
-case("type-gpus-8-float", "wrong-types", run(top="compute:\n  gpus: 8.0\n"), "mcli-schema", line="gpus: 8.0", needs=MCLI)
+case(
+    "type-gpus-8-float", "wrong-types", run(top="compute:\n  gpus: 8.0\n"), "mcli-schema", line="gpus: 8.0", needs=MCLI
+)
 case(
     "type-nodes-2-float",
     "wrong-types",
@@ -45,7 +47,9 @@ NEMO_INTS = {
     "num-layers": ("", "    num_layers: 12.0\n", "num_layers"),
 }
 for cid, (params, model, needle) in NEMO_INTS.items():
-    case(f"type-nemo-{cid}-float", "wrong-types", run(params=params, model=model), "nemo-schema", line=needle, needs=NEMO)
+    case(
+        f"type-nemo-{cid}-float", "wrong-types", run(params=params, model=model), "nemo-schema", line=needle, needs=NEMO
+    )
 # NeMo's float settings keep taking floats, integral or not, and integers
 case(
     "valid-float-settings",

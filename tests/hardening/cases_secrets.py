@@ -58,7 +58,10 @@ case(
 NAMED = {  # random values under names detect-secrets' keyword list or ours call secret
     "db-pass": (f"env_variables:\n  DB_PASS: {RANDOM[:20]}\n", "DB_PASS"),
     "s3-creds": (f"env_variables:\n  S3_CREDS: {RANDOM[:24]}\n", "S3_CREDS"),
-    "url-token-param": (f"metadata:\n  dashboard: https://grafana.example.com/d/x?access_token={RANDOM}\n", "dashboard"),
+    "url-token-param": (
+        f"metadata:\n  dashboard: https://grafana.example.com/d/x?access_token={RANDOM}\n",
+        "dashboard",
+    ),
     "bearer-header": (
         f"command: |-\n  curl -H 'Authorization: Bearer {RANDOM}' https://example.com/data.bin -o /tmp/d\n"
         "  ${runrepo.launch}\n",
