@@ -148,7 +148,7 @@ _ASSIGN = re.compile(r"(?:^|[\s;&|(?])(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]{0,1
 _FLAG = re.compile(
     r"--([A-Za-z][A-Za-z0-9_.-]{0,63})(?:=|\s{1,8})(\"[^\"]{0,4096}\"|'[^']{0,4096}'|[^\s;&|'\"-][^\s;&|'\"]{0,4096})"
 )
-_WANDB = re.compile(r"\bwandb\s{1,8}login(?:\s{1,8}--?[a-z-]{1,20}(?:[= ]\S{1,300})?){0,4}\s{1,8}" + _VAL)
+_WANDB = re.compile(r"\bwandb\s{1,8}login\b([^;&|\n]{0,4096})")  # wandb login [OPTIONS] [KEY]
 _AWS_SET = re.compile(r"\baws\s{1,8}configure\s{1,8}set\s{1,8}(?:[\w-]{1,64}\.)?([A-Za-z_]{1,64})\s{1,8}" + _VAL)
 _HEADER = re.compile(
     r"\b(authorization|proxy-authorization|x-api-key|api-key|private-token)\s{0,4}:\s{0,4}"
@@ -230,8 +230,10 @@ def named_values(name: str, value: str):
         for m in _FLAG.finditer(value):
             yield m.group(1), _unquote(m.group(2))
     if "wandb" in value:
-        for m in _WANDB.finditer(value):
-            yield "WANDB_API_KEY", _unquote(m.group(1))
+        for m in _WANDB.finditer(value):  # every argument that is not an option may be the key
+            for arg in m.group(1).split():
+                if not arg.startswith("-"):
+                    yield "WANDB_API_KEY", _unquote(arg)
     if ":" in value:
         for m in _HEADER.finditer(value):
             yield m.group(1), m.group(2)
