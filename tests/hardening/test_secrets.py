@@ -239,8 +239,8 @@ def test_redact_replaces_whole_flagged_strings_and_nothing_else():
 
 def test_every_secret_case_of_the_corpus_redacts_clean(tmp_path):
     """Expanded as check expands it, each secret case's run has a flagged value, and none after redact."""
-    from runrepo.compose.layers import TreeSource
     from runrepo.check import expand
+    from runrepo.compose.layers import TreeSource
 
     cases = [c for c in CASES if c.rule in ("secret-literal", "secret-named")]
     assert len(cases) >= 50
@@ -269,8 +269,8 @@ def test_no_false_positive_on_any_bundled_layer():
 
 def test_check_never_prints_a_flagged_value_in_any_format(tmp_path):
     """Every secret case, every check format: the finding is there, the value (or a piece of it) is not."""
-    from runrepo.compose.layers import TreeSource
     from runrepo.check import expand
+    from runrepo.compose.layers import TreeSource
 
     for case in [c for c in CASES if c.rule in ("secret-literal", "secret-named")]:
         repo = materialize(case, tmp_path / case.id)
