@@ -53,9 +53,21 @@ def _multiply(*xs):
     return out
 
 
+def _finite(fn):
+    """A computed NaN or infinity fails like the gate refuses a written one: they are not JSON."""
+
+    def call(*xs):
+        out = fn(*xs)
+        if isinstance(out, float) and not math.isfinite(out):
+            raise OverflowError(f"the result is {out}: NaN and infinities cannot be submitted")
+        return out
+
+    return call
+
+
 RESOLVERS = {
-    "multiply": _multiply,
-    "sum": lambda *xs: sum(_num(x) for x in xs),
+    "multiply": _finite(_multiply),
+    "sum": _finite(lambda *xs: sum(_num(x) for x in xs)),
     "divide_ceil": lambda a, b: int(math.ceil(_num(a) / _num(b))),
     "divide_floor": lambda a, b: int(math.floor(_num(a) / _num(b))),
 }
