@@ -14,9 +14,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from runrepo_testing import ROOT
-
 from runrepo.cli import build_parser
+from runrepo_testing import ROOT
 
 RUNREPO = [sys.executable, "-m", "runrepo.cli"]
 
