@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import Hit, rule
-from .suggest import divisors, one_of
+from .suggest import divisors, nearest_multiples, one_of
 
 M = ("parameters", "model")
 
@@ -22,7 +22,7 @@ def batch_divisible(ctx):
         g, m = M + ("global_batch_size",), M + ("micro_batch_size",)
         blamed = ctx.blame(g, m)
         step = mbs * dp
-        fix = f"nearest valid global_batch_size: {max(step, gbs // step * step)} or {(gbs // step + 1) * step}"
+        fix = f"nearest valid global_batch_size: {nearest_multiples(gbs, step)}"
         if blamed != g and gbs % dp == 0:
             fix = f"valid micro_batch_size ∈ {one_of(divisors(gbs // dp, 32))} (global_batch_size / DP {dp}), or " + fix
         elif blamed != g:
