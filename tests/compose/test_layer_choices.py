@@ -54,3 +54,12 @@ def test_in_a_git_commit_too(repo):
 
             compose(source, "experiments/t")
         assert e.value.rule == "layer-missing" and f"did you mean `r7z2`? {CLUSTERS}" in e.value.message
+
+
+def test_a_repository_without_layers_is_told_what_it_lacks(cli, tmp_path):
+    """A consumer of the exported hook with run files and no layers: layer-missing says why."""
+    rel = write(tmp_path, "runs/experiments/t.yaml", run_file("t"))
+    code, findings = cli.findings(tmp_path, rel)
+    (f,) = findings
+    assert code == 1 and f["rule"] == "layer-missing" and "no such layer 'nemo/v1_13'" in f["message"]
+    assert "runs/ has no layer groups at all" in f["message"] and "Using the hook in another repository" in f["message"]

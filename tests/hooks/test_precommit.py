@@ -150,3 +150,9 @@ def test_exported_hook_installs_and_runs_for_a_consumer(tmp_path):
     bad.write_text(bad.read_text().replace("name: gpt3-126m-2node", "name: Bad_Name"))
     proc = pre_commit(consumer, "try-repo", str(hook_repo), "runrepo-check", "--all-files")
     assert proc.returncode == 1 and "error[run-name]" in proc.stdout
+    for group in ("nemo", "node", "cluster", "model"):  # a consumer that did not copy the layers (README)
+        shutil.rmtree(consumer / "runs" / group)
+    (consumer / "runs" / "base.yaml").unlink()
+    proc = pre_commit(consumer, "try-repo", str(hook_repo), "runrepo-check", "--all-files")
+    assert proc.returncode == 1 and "error[layer-missing]" in proc.stdout
+    assert "runs/ has no layer groups at all" in proc.stdout

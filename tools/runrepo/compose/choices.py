@@ -33,6 +33,9 @@ def hint(name: str, names: list[str]) -> str:
         label = f"/{group} options" if group else "top-level configs"
         return f"; {f'did you mean `{close}`? ' if close else ''}{label}: {', '.join(options)}"
     named = sorted(g for g in groups if g)
+    if not named:  # a repository with run files and no layers: one using the exported hook, usually
+        return ("; runs/ has no layer groups at all: runs need this tool's layers (runs/base.yaml, nemo/, node/, "
+                "cluster/, model/) next to them, see the README: Using the hook in another repository")
     close_group = _close(group, named) if group else None
     if close_group is None:
         return f"; runs/{group}/ does not exist (groups: {', '.join(named)})"
