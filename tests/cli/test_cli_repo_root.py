@@ -90,3 +90,10 @@ def test_git_commands_from_a_subfolder(cli, repo, monkeypatch):
         "runs/experiments/gpt3-126m-1node.yaml",
         "runs/experiments/gpt3-126m-2node.yaml",
     ]
+
+
+def test_a_root_relative_path_from_a_subfolder(cli, repo, monkeypatch):
+    """`runs/experiments/x.yaml`, as runrepo prints paths, also works typed in runs/experiments/."""
+    monkeypatch.chdir(repo / "runs" / "experiments")
+    code, out, err = cli("render", RUN)
+    assert (code, err) == (0, "") and out.startswith("name: gpt3-126m-1node\n")

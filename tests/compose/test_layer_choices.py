@@ -63,3 +63,9 @@ def test_a_repository_without_layers_is_told_what_it_lacks(cli, tmp_path):
     (f,) = findings
     assert code == 1 and f["rule"] == "layer-missing" and "no such layer 'nemo/v1_13'" in f["message"]
     assert "runs/ has no layer groups at all" in f["message"] and "Using the hook in another repository" in f["message"]
+
+
+def test_runrepo_new_suggests_too(cli, repo):
+    code, _, err = cli("new", "x", "--cluster", "r7z3", "--node", "single_node", "--model", "gpt3_126m",
+                       "--repo", str(repo))
+    assert code == 2 and err.strip().endswith("r1z1, r7z2, r9z1; did you mean 'r7z2'?")

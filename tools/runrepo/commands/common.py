@@ -57,6 +57,8 @@ def layer_names(paths: list[str], source: TreeSource) -> list[str] | None:
 
     names = []
     for path in paths:
+        if not Path(path).is_absolute() and not Path(path).exists() and (source.repo_root / path).exists():
+            path = str(source.repo_root / path)  # `runs/...` as the tool prints it, typed from a subfolder
         name = layer_name(path, source.repo_root)
         if name is None:
             if path.endswith((".yaml", ".yml")) or not Path(path).suffix:
