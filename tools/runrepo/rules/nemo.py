@@ -267,8 +267,11 @@ def max_time_duration(ctx):
     t = max_time_seconds(raw)
     dur, mt = ("scheduling", "max_duration"), ("parameters", "trainer", "max_time")
     if raw is None:
-        yield Hit(dur, f"max_duration={hours} h but trainer.max_time is not set: the platform stops the run "
-                       "without a final checkpoint; set max_time a little shorter", WARNING)
+        written = isinstance(ctx.p("trainer"), dict) and "max_time" in ctx.p("trainer")  # an explicit null
+        blamed = ctx.blame(mt, dur) if written else dur
+        yield Hit(blamed, f"max_duration={hours} h{ctx.at(dur, blamed)} but trainer.max_time is not set"
+                          f"{ctx.at(mt, blamed) if written else ''}: the platform stops the run without a final "
+                          "checkpoint; set max_time a little shorter", WARNING)
     elif t is not None and t > limit:
         blamed = ctx.blame(mt, dur)
         yield Hit(blamed,
