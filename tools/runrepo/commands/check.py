@@ -28,7 +28,7 @@ def add_parser(sub):
 
 def run(args) -> int:
     source = common.source(args)
-    names = None
+    names, strays = None, []
     if not args.all:
         if not args.paths:
             print("runrepo check: give run files or --all", file=sys.stderr)
@@ -36,9 +36,10 @@ def run(args) -> int:
         names = common.layer_names(args.paths, source)
         if names is None:
             return EXIT_USAGE
+        strays = common.stray_paths(args.paths, source)
     from ..check import check
 
-    findings, results = check(source, names, common.policy(source))
+    findings, results = check(source, names, common.policy(source), strays)
     out = REPORTERS[args.format](findings, len(results))
     if args.format == "text":
         from ..report.colour import paint_findings

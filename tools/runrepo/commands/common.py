@@ -51,15 +51,33 @@ def source(args) -> TreeSource:
     return TreeSource(Path(args.repo))
 
 
+def _locate(path: str, source: TreeSource) -> str:
+    """A relative path as given, or `runs/...` as runrepo prints it (relative to the root) typed in a subfolder."""
+    if not Path(path).is_absolute() and not Path(path).exists() and (source.repo_root / path).exists():
+        return str(source.repo_root / path)
+    return path
+
+
+def stray_paths(paths: list[str], source: TreeSource) -> list[str]:
+    """The given files under runs/experiments/ that are not `.yaml` run files, repository-relative."""
+    from ..check import RUNS, is_stray, runs_path
+
+    rels = [runs_path(_locate(p, source), source.repo_root) for p in paths]
+    return [f"{RUNS}/{rel}" for rel in rels if rel is not None and is_stray(rel)]
+
+
 def layer_names(paths: list[str], source: TreeSource) -> list[str] | None:
-    """Paths -> layer names under runs/; None (after a message) when one is outside runs/."""
-    from ..check import layer_name
+    """Paths -> layer names under runs/; None (after a message) when one is outside runs/.
+    Stray files under runs/experiments/ are left to `stray_paths` (a finding, not a usage error)."""
+    from ..check import is_stray, layer_name, runs_path
 
     names = []
     for path in paths:
-        if not Path(path).is_absolute() and not Path(path).exists() and (source.repo_root / path).exists():
-            path = str(source.repo_root / path)  # `runs/...` as the tool prints it, typed from a subfolder
+        path = _locate(path, source)
         name = layer_name(path, source.repo_root)
+        rel = runs_path(path, source.repo_root)
+        if name is None and rel is not None and is_stray(rel):
+            continue
         if name is None:
             if path.endswith((".yaml", ".yml")) or not Path(path).suffix:
                 where = source.runs_dir
