@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     from .commands.common import settle_repo
 
+    args.parser = parser  # `runrepo completion` reads the whole tree
     try:
         settle_repo(args)
         return modules[args.command].run(args)

@@ -75,11 +75,8 @@ def _opts(parser: argparse.ArgumentParser) -> list[Opt]:
     ]
 
 
-def tree() -> tuple[list[Opt], list[Cmd]]:
+def tree(parser: argparse.ArgumentParser) -> tuple[list[Opt], list[Cmd]]:
     """The top-level options and every command, read from the parser the CLI itself uses."""
-    from ..cli import build_parser
-
-    parser, _ = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     helps = {c.dest: c.help or "" for c in sub._choices_actions}
     cmds = []
@@ -229,7 +226,7 @@ def zsh(top: list[Opt], cmds: list[Cmd], rules: list[str]) -> str:
 def run(args) -> int:
     from ..rules import all_rules
 
-    top, cmds = tree()
+    top, cmds = tree(args.parser)  # the CLI hands over its own parser (commands do not import cli)
     rules = sorted(all_rules())
     sys.stdout.write((bash if args.shell == "bash" else zsh)(top, cmds, rules))
     return 0
