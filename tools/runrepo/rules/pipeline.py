@@ -64,6 +64,10 @@ raised("section-type", "resolve", "compute, parameters, scheduling, env_variable
        "integrations is a list", example="env_variables:\n  - key: A\n    value: '1'",
        fix="env_variables:\n  A: '1'")
 
+# --- check (check.py): files under runs/experiments/
+raised("run-file-name", "check", "every file under runs/experiments/ is a `.yaml` run file (an `x.yml` would never be "
+       "checked or submitted)")
+
 # --- elsewhere
 raised("policy-file", "policy", "runs/policy.yaml is a readable mapping of known limits (see README: Policy)")
 raised("import-form", "import", "`runrepo import` reads an mcli run YAML: a mapping of fields")
