@@ -251,3 +251,9 @@ def resolve(composed: Composed) -> Resolved:
     run = {k: top[k] for k in ORDER if k in top}
     run.update({k: v for k, v in top.items() if k not in run})
     return Resolved(run=run, tool=tool if isinstance(tool, dict) else {}, composed=composed, derived=derived)
+
+
+def resolve_parameters(params: dict, file: str = "") -> dict:
+    """A NeMo config resolved as step 3 resolves `parameters` (itself as root, NeMo's resolvers), for a
+    config that no composition produced: `runrepo import` compares what a hand-written run ran."""
+    return _plain(params, Composed(run=file, data={}, prov={}), ("parameters",))
