@@ -6,7 +6,7 @@ every id a finding can carry (tests/rules/test_rule_ids.py finds them in the cod
 from __future__ import annotations
 
 from ..compose.gate import MAX_DEPTH, MAX_LAYER_BYTES, MAX_NODES
-from . import raised
+from .registry import raised
 
 _RUN = "# @package _global_\ndefaults:\n  - /nemo: v1_13\n  - /base\n  - /cluster: r7z2\n"
 
