@@ -2,8 +2,7 @@
 
 A case names the rule id, the file and the line of the finding `runrepo check` must print
 (`line` is a 1-based number, or a text that appears on the expected line: cases say which
-line by its content, so editing a template does not silently shift them). Cases that need
-the generated JSON Schemas say so in `needs` and skip while those files are absent.
+line by its content, so editing a template does not silently shift them).
 """
 
 from __future__ import annotations
@@ -11,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 RUN = "runs/experiments/bad.yaml"
-MCLI = ("mcli-run.json",)
-NEMO = ("mcli-run.json", "nemo/v1.13.json")
 HEAD = """\
 # @package _global_
 defaults:
@@ -53,7 +50,6 @@ class Case:
     file: str = RUN
     line: int | str | tuple | None = None  # number, text on the line, (text, nth occurrence); None: no line
     run: str = RUN  # what `runrepo check` is given
-    needs: tuple = ()  # schema files the rule needs
     also: tuple = ()  # rules that legitimately report the same mistake too (say why in the case)
     extra: dict = field(default_factory=dict)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cases_base import DATA, HEAD, MCLI, NAME, RUN, Link, case, run
+from cases_base import DATA, HEAD, NAME, RUN, Link, case, run
 
 # --- Hydra defaults: missing, loops, escapes -----------------------------------------------
 
@@ -217,10 +217,9 @@ case(
     run(name="name: " + "a" * 57 + "\n"),
     "run-name",
     line="name:",
-    needs=MCLI,
     also=("mcli-schema",),
 )  # the schema's maxLength says it too
-case("name-empty", "run-names", run(name="name: ''\n"), "run-name", line="name:", needs=MCLI, also=("mcli-schema",))
+case("name-empty", "run-names", run(name="name: ''\n"), "run-name", line="name:", also=("mcli-schema",))
 
 # --- metadata limits -----------------------------------------------------------------------
 case(
@@ -229,7 +228,6 @@ case(
     run(top="metadata:\n" + "".join(f"  k{i}: v\n" for i in range(201))),
     "mcli-schema",
     line="metadata:",
-    needs=MCLI,
 )
 case(
     "metadata-key-201-chars",
@@ -237,7 +235,6 @@ case(
     run(top="metadata:\n  " + "k" * 201 + ": v\n"),
     "mcli-schema",
     line="metadata:",
-    needs=MCLI,
 )  # the schema's propertyNames error sits on the mapping
 case(
     "metadata-value-100k",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cases_base import MCLI, NAME, NEMO, PREFIX, case, run
+from cases_base import NAME, PREFIX, case, run
 from cases_compose import replace_entry
 
 # --- integers written as decimals: JSON Schema's "integer" would accept 8.0, the platform does not
@@ -17,7 +17,6 @@ case(
     GPUS_512,
     "mcli-schema",
     line="gpus: 512.0",
-    needs=MCLI,
     also=("policy-gpus", "policy-gpu-hours"),
 )
 case(
@@ -29,7 +28,7 @@ case(
     also=("mcli-schema", "policy-gpu-hours"),
 )
 case(
-    "type-gpus-8-float", "wrong-types", run(top="compute:\n  gpus: 8.0\n"), "mcli-schema", line="gpus: 8.0", needs=MCLI
+    "type-gpus-8-float", "wrong-types", run(top="compute:\n  gpus: 8.0\n"), "mcli-schema", line="gpus: 8.0"
 )
 case(
     "type-nodes-2-float",
@@ -37,7 +36,6 @@ case(
     MULTI.replace(NAME, NAME + "compute:\n  nodes: 2.0\n"),
     "mcli-schema",
     line="nodes: 2.0",
-    needs=MCLI,
     # derived from nodes: trainer.num_nodes (nemo-schema), the launch profile, and GPUs policy cannot count
     also=("nemo-schema", "launch-profile", "policy-gpus"),
 )
@@ -48,7 +46,7 @@ NEMO_INTS = {
 }
 for cid, (params, model, needle) in NEMO_INTS.items():
     case(
-        f"type-nemo-{cid}-float", "wrong-types", run(params=params, model=model), "nemo-schema", line=needle, needs=NEMO
+        f"type-nemo-{cid}-float", "wrong-types", run(params=params, model=model), "nemo-schema", line=needle
     )
 # NeMo's float settings keep taking floats, integral or not, and integers
 case(

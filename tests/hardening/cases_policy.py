@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cases_base import MCLI, NAME, PREFIX, RUN, Big, Link, case, run
+from cases_base import NAME, PREFIX, RUN, Big, Link, case, run
 from cases_compose import replace_entry
 
 # --- literal credentials -------------------------------------------------------------------
@@ -161,7 +161,6 @@ case(
     run(top="scheduling:\n  max_duration: null\n"),
     "policy-max-duration",
     line="max_duration",
-    needs=MCLI,
     also=("mcli-schema",),
 )  # the schema refuses null too
 case(

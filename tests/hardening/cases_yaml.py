@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cases_base import DATA, HEAD, MCLI, NAME, NEMO, RUN, Big, case, run
+from cases_base import DATA, HEAD, NAME, RUN, Big, case, run
 
 # --- YAML syntax ---------------------------------------------------------------------------
 SYNTAX = {
@@ -139,14 +139,14 @@ FIELD_TYPES = {
 for cid, (top, needle) in FIELD_TYPES.items():
     also = ("policy-integration",) if cid == "integration-type-unknown" else ()  # policy allows no unknown type either
     also += ("policy-max-duration",) if cid == "max-duration-string" else ()  # policy fails closed on it too
-    case(f"type-{cid}", "wrong-types", run(top=top), "mcli-schema", line=needle, needs=MCLI, also=also)
+    case(f"type-{cid}", "wrong-types", run(top=top), "mcli-schema", line=needle, also=also)
 NEMO_TYPES = {
     "max-steps-string": ("  trainer:\n    max_steps: many\n", "max_steps"),
     "resume-string": ("  exp_manager:\n    resume_if_exists: sometimes\n", "resume_if_exists"),
     "enable-checkpointing-string": ("  trainer:\n    enable_checkpointing: 'no'\n", "enable_checkpointing"),
 }
 for cid, (params, needle) in NEMO_TYPES.items():
-    case(f"type-nemo-{cid}", "wrong-types", run(params=params), "nemo-schema", line=needle, needs=NEMO)
+    case(f"type-nemo-{cid}", "wrong-types", run(params=params), "nemo-schema", line=needle)
 
 # --- unknown keys at every level -----------------------------------------------------------
 UNKNOWN = {  # (top, model, params, rule, text on the line)
@@ -176,7 +176,6 @@ for cid, (top, model, params, rule_id, needle) in UNKNOWN.items():
         run(top=top, model=model, params=params),
         rule_id,
         line=needle,
-        needs=MCLI if rule_id == "mcli-schema" else NEMO,
         extra={"did_you_mean": cid.endswith("typo")},
     )
 

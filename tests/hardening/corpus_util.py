@@ -20,10 +20,6 @@ FINDING = re.compile(
 SUMMARY = re.compile(r"^\d+ run\(s\) checked: \d+ error\(s\), \d+ warning\(s\)$")
 
 
-def missing_needs(case: Case) -> list[str]:
-    return [n for n in case.needs if not (SCHEMAS / n).is_file()]
-
-
 def _remove(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink()

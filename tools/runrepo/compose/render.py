@@ -48,6 +48,10 @@ def digest(resolved: Resolved) -> str:
     return "sha256:" + hashlib.sha256(canon.encode()).hexdigest()
 
 
+# The metadata keys a submitted run carries (runrepo_<key>): where it came from and its identity.
+SUBMIT_KEYS = ("path", "digest", "commit", "base", "repository", "repository_id")
+
+
 def with_metadata(resolved: Resolved, *, with_digest: bool = True, **extra: str) -> dict:
     """The run as submitted: its metadata names the file it came from and its digest."""
     run = dict(resolved.run)

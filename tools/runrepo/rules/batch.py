@@ -11,7 +11,8 @@ M = ("parameters", "model")
 @rule(
     "batch-divisible",
     "global_batch_size is a multiple of micro_batch_size x data-parallel size",
-    example="parameters:\n  model:\n    micro_batch_size: 4\n    global_batch_size: 100   # 8 GPUs: 4 x 8 = 32",
+    example="parameters:\n  model:\n    micro_batch_size: 4\n"
+            "    global_batch_size: 100   # 8 GPUs: 4 x 8 = 32 #<",
     fix="parameters:\n  model:\n    micro_batch_size: 4\n    global_batch_size: 128",
 )
 def batch_divisible(ctx):
@@ -42,7 +43,7 @@ def batch_divisible(ctx):
     "rampup-batch-size",
     "rampup_batch_size is [start, increment, samples] with (global_batch_size - start) % increment == 0",
     since="1.20",  # the key arrives in NeMo 1.20's config
-    example="parameters:\n  model:\n    global_batch_size: 256\n    rampup_batch_size: [32, 48, 1000000]",
+    example="parameters:\n  model:\n    global_batch_size: 256\n    rampup_batch_size: [32, 48, 1000000]  #<",
     fix="parameters:\n  model:\n    global_batch_size: 256\n    rampup_batch_size: [32, 32, 1000000]",
 )
 def rampup_batch_size(ctx):
@@ -81,7 +82,7 @@ def rampup_batch_size(ctx):
 @rule(
     "accumulate-grad-batches",
     "trainer.accumulate_grad_batches is 1: NeMo accumulates over microbatches itself",
-    example="parameters:\n  trainer:\n    accumulate_grad_batches: 4",
+    example="parameters:\n  trainer:\n    accumulate_grad_batches: 4  #<",
     fix="parameters:\n  trainer:\n    accumulate_grad_batches: 1   # raise model.global_batch_size instead",
 )
 def accumulate_grad_batches(ctx):

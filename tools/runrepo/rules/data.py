@@ -54,8 +54,8 @@ def _prefix_problems(value, path: tuple):
     "data-prefix",
     "data_prefix is a path, an even [weight, path, ...] list with a positive weight sum, or (1.13+) "
     "a train/validation/test mapping",
-    example="parameters:\n  model:\n    data:\n      data_prefix: [/mnt/data/train_text_document, "
-    "/mnt/data/val_text_document, /mnt/data/test_text_document]",
+    example="parameters:\n  model:\n    data:\n"
+            "      data_prefix: [/mnt/data/train_text_document, /mnt/data/val_text_document, /mnt/data/test_text_document]  #<",
     fix="parameters:\n  model:\n    data:\n      data_prefix:\n        train: [1.0, /mnt/data/train_text_document]\n"
     "        validation: [/mnt/data/val_text_document]\n        test: [/mnt/data/test_text_document]",
 )
@@ -90,7 +90,7 @@ def data_prefix(ctx):
 @rule(
     "splits-string",
     "splits_string is three non-negative numbers (train, validation, test), none of them zero",
-    example="parameters:\n  model:\n    data:\n      splits_string: 98,2,0",
+    example="parameters:\n  model:\n    data:\n      splits_string: 98,2,0  #<",
     fix="parameters:\n  model:\n    data:\n      splits_string: 980,19,1",
 )
 def splits_string(ctx):
@@ -122,7 +122,7 @@ def splits_string(ctx):
     "tokenizer-files",
     "tokenizer files are given: with null vocab/merge files NeMo downloads GPT-2's, which fails offline",
     severity="warning",
-    example="parameters:\n  model:\n    tokenizer:\n      vocab_file: null",
+    example="parameters:\n  model:\n    tokenizer:\n      vocab_file: null  #<",
     fix="parameters:\n  model:\n    tokenizer:\n      vocab_file: /mnt/data/bpe/gpt2-vocab.json",
 )
 def tokenizer_files(ctx):
@@ -143,7 +143,7 @@ def tokenizer_files(ctx):
 @rule(
     "data-seq-length",
     "model.data.seq_length equals model.encoder_seq_length",
-    example="parameters:\n  model:\n    encoder_seq_length: 2048\n    data:\n      seq_length: 4096",
+    example="parameters:\n  model:\n    encoder_seq_length: 2048\n    data:\n      seq_length: 4096  #<",
     fix="parameters:\n  model:\n    encoder_seq_length: 2048\n    data:\n      seq_length: ${model.encoder_seq_length}",
 )
 def data_seq_length(ctx):

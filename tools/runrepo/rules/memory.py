@@ -27,7 +27,7 @@ def _tips(est: dict) -> str:
 @rule(
     "memory-capacity",
     f"the estimated per-GPU peak fits the GPU's memory less a CUDA reserve (a warning above {WARN_FRACTION:.0%})",
-    example="parameters:\n  model:\n    micro_batch_size: 64   # gpt3-126m on 8 GPUs",
+    example="parameters:\n  model:\n    micro_batch_size: 64   # gpt3-126m on 8 GPUs #<",
     fix="parameters:\n  model:\n    micro_batch_size: 4",
 )
 def memory_capacity(ctx):

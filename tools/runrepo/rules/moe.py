@@ -54,7 +54,7 @@ def _pair(ctx, first: str, second: str) -> tuple[tuple, tuple, tuple]:
     "moe-experts-ep",
     "num_moe_experts is a multiple of expert_model_parallel_size (each EP rank builds an equal share)",
     since="2.0",
-    example="parameters:\n  model:\n    num_moe_experts: 6\n    expert_model_parallel_size: 4",
+    example="parameters:\n  model:\n    num_moe_experts: 6  #<\n    expert_model_parallel_size: 4",
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 4",
 )
 def moe_experts_ep(ctx):
@@ -72,7 +72,7 @@ def moe_experts_ep(ctx):
     "moe-ep-needs-experts",
     "expert_model_parallel_size > 1 needs num_moe_experts",
     since="2.0",
-    example="parameters:\n  model:\n    expert_model_parallel_size: 2",
+    example="parameters:\n  model:\n    expert_model_parallel_size: 2  #<",
     fix="parameters:\n  model:\n    expert_model_parallel_size: 1",
 )
 def moe_ep_needs_experts(ctx):
@@ -87,7 +87,7 @@ def moe_ep_needs_experts(ctx):
     "moe-router-topk",
     "moe_router_topk (NeMo's default 2) is between 1 and num_moe_experts",
     since="2.0",
-    example="parameters:\n  model:\n    num_moe_experts: 4\n    moe_router_topk: 6",
+    example="parameters:\n  model:\n    num_moe_experts: 4\n    moe_router_topk: 6  #<",
     fix="parameters:\n  model:\n    num_moe_experts: 4\n    moe_router_topk: 2",
 )
 def moe_router_topk(ctx):
@@ -107,7 +107,7 @@ def moe_router_topk(ctx):
     "moe-dispatcher-type",
     "moe_token_dispatcher_type is one Megatron-core knows: allgather, alltoall, alltoall_seq, flex",
     since="2.0",
-    example="parameters:\n  model:\n    num_moe_experts: 8\n    moe_token_dispatcher_type: all2all",
+    example="parameters:\n  model:\n    num_moe_experts: 8\n    moe_token_dispatcher_type: all2all  #<",
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_token_dispatcher_type: alltoall",
 )
 def moe_dispatcher_type(ctx):
@@ -123,7 +123,7 @@ def moe_dispatcher_type(ctx):
     "a capacity factor (token dropping) needs moe_token_dispatcher_type alltoall",
     since="2.0",
     before="2.3",  # Megatron-core 0.12 (NeMo 2.3's image) drops every dispatcher with a capacity factor
-    example="parameters:\n  model:\n    num_moe_experts: 8\n    moe_expert_capacity_factor: 1.0",
+    example="parameters:\n  model:\n    num_moe_experts: 8\n    moe_expert_capacity_factor: 1.0  #<",
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_expert_capacity_factor: 1.0\n"
         "    moe_token_dispatcher_type: alltoall",
 )
@@ -142,7 +142,7 @@ def moe_capacity_dispatcher(ctx):
     "a capacity factor needs moe_router_load_balancing_type aux_loss (the default) or none",
     since="2.0",
     example="parameters:\n  model:\n    num_moe_experts: 8\n    moe_expert_capacity_factor: 1.0\n"
-            "    moe_token_dispatcher_type: alltoall\n    moe_router_load_balancing_type: sinkhorn",
+            "    moe_token_dispatcher_type: alltoall\n    moe_router_load_balancing_type: sinkhorn  #<",
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_expert_capacity_factor: 1.0\n"
         "    moe_token_dispatcher_type: alltoall\n    moe_router_load_balancing_type: aux_loss",
 )
@@ -160,7 +160,7 @@ def moe_capacity_balancing(ctx):
     "moe-pad-capacity",
     "moe_pad_expert_input_to_capacity needs moe_expert_capacity_factor",
     since="2.0",
-    example="parameters:\n  model:\n    num_moe_experts: 8\n    moe_pad_expert_input_to_capacity: true",
+    example="parameters:\n  model:\n    num_moe_experts: 8\n    moe_pad_expert_input_to_capacity: true  #<",
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_pad_expert_input_to_capacity: false",
 )
 def moe_pad_capacity(ctx):
@@ -176,7 +176,7 @@ def moe_pad_capacity(ctx):
     "moe_token_drop_policy is probs or position (read when a capacity factor drops tokens)",
     since="2.0",
     example="parameters:\n  model:\n    num_moe_experts: 8\n    moe_expert_capacity_factor: 1.0\n"
-            "    moe_token_dispatcher_type: alltoall\n    moe_token_drop_policy: probability",
+            "    moe_token_dispatcher_type: alltoall\n    moe_token_drop_policy: probability  #<",
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_expert_capacity_factor: 1.0\n"
         "    moe_token_dispatcher_type: alltoall\n    moe_token_drop_policy: probs",
 )
@@ -193,7 +193,7 @@ def moe_drop_policy(ctx):
     "sinkhorn load balancing needs moe_aux_loss_coeff 0",
     since="2.0",
     example="parameters:\n  model:\n    num_moe_experts: 8\n    moe_router_load_balancing_type: sinkhorn\n"
-            "    moe_aux_loss_coeff: 0.01",
+            "    moe_aux_loss_coeff: 0.01  #<",
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_router_load_balancing_type: sinkhorn\n"
         "    moe_aux_loss_coeff: 0.0",
 )
@@ -212,7 +212,7 @@ def moe_sinkhorn_aux_loss(ctx):
     "moe-ep-o2",
     "expert parallelism needs megatron_amp_O2: true",
     since="2.0",
-    example="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 2\n"
+    example="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 2  #<\n"
             "    megatron_amp_O2: false",
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 2\n"
         "    megatron_amp_O2: true",
@@ -230,8 +230,8 @@ def moe_ep_o2(ctx):
     "moe-ep-optimizer",
     "expert parallelism with a distributed optimizer needs mcore_distributed_optim, not apex's distributed_fused_adam",
     since="2.0",
-    example="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 2\n"
-            "    optim:\n      name: distributed_fused_adam",
+    example="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 2\n    optim:\n"
+            "      name: distributed_fused_adam  #<",
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 2\n"
         "    optim:\n      name: mcore_distributed_optim",
 )
@@ -249,7 +249,7 @@ def moe_ep_optimizer(ctx):
     "the world size is a multiple of TP x expert_model_parallel_size x PP (the expert groups)",
     since="2.1",  # NeMo 2.1's megatron_init.py; 2.0 checks DP % EP instead (expert-parallel-dp)
     example="image: nvcr.io/nvidia/nemo:24.12\nparameters:\n  model:\n    num_moe_experts: 16\n"
-            "    expert_model_parallel_size: 16   # 8 GPUs",
+            "    expert_model_parallel_size: 16   # 8 GPUs #<",
     fix="image: nvcr.io/nvidia/nemo:24.12\nparameters:\n  model:\n    num_moe_experts: 16\n"
         "    expert_model_parallel_size: 8",
 )
@@ -270,7 +270,7 @@ def expert_parallel_world(ctx):
     "heads-divisible-query-groups",
     "num_attention_heads is a multiple of num_query_groups (each group serves the same number of heads)",
     since="1.23",
-    example="parameters:\n  model:\n    num_attention_heads: 12\n    num_query_groups: 8",
+    example="parameters:\n  model:\n    num_attention_heads: 12\n    num_query_groups: 8  #<",
     fix="parameters:\n  model:\n    num_attention_heads: 12\n    num_query_groups: 4",
 )
 def heads_divisible_query_groups(ctx):

@@ -28,7 +28,7 @@ def _fp16(ctx) -> bool:
 @rule(
     "hidden-divisible-heads",
     "hidden_size is a multiple of num_attention_heads when kv_channels is null",
-    example="parameters:\n  model:\n    hidden_size: 1000\n    num_attention_heads: 12",
+    example="parameters:\n  model:\n    hidden_size: 1000  #<\n    num_attention_heads: 12",
     fix="parameters:\n  model:\n    hidden_size: 1008   # or set kv_channels\n    num_attention_heads: 12",
 )
 def hidden_divisible_heads(ctx):
@@ -48,8 +48,9 @@ def hidden_divisible_heads(ctx):
 @rule(
     "recompute-config",
     "activation checkpointing: granularity full (method uniform/block + num_layers) or selective (num_layers null)",
-    example="parameters:\n  model:\n    mcore_gpt: true\n    activations_checkpoint_granularity: selective\n"
-    "    activations_checkpoint_num_layers: 1",
+    example="parameters:\n  model:\n    mcore_gpt: true\n"
+            "    activations_checkpoint_granularity: selective\n"
+            "    activations_checkpoint_num_layers: 1  #<",
     fix="parameters:\n  model:\n    mcore_gpt: true\n    activations_checkpoint_granularity: selective\n"
     "    activations_checkpoint_num_layers: null",
 )
@@ -107,7 +108,7 @@ def recompute_config(ctx):
     "ub_tp_comm_overlap needs sequence parallelism with TP > 1 (NeMo silently turns it off)",
     severity=WARNING,
     since="1.13",
-    example="parameters:\n  model:\n    ub_tp_comm_overlap: true\n    sequence_parallel: false",
+    example="parameters:\n  model:\n    ub_tp_comm_overlap: true  #<\n    sequence_parallel: false",
     fix="parameters:\n  model:\n    ub_tp_comm_overlap: false\n    sequence_parallel: false",
 )
 def ub_overlap_sp(ctx):
@@ -124,7 +125,7 @@ def ub_overlap_sp(ctx):
     "grad-accum-fusion",
     "gradient_accumulation_fusion takes effect: it needs megatron_amp_O2 (NeMo silently turns it off)",
     severity=WARNING,
-    example="parameters:\n  model:\n    gradient_accumulation_fusion: true\n    megatron_amp_O2: false",
+    example="parameters:\n  model:\n    gradient_accumulation_fusion: true  #<\n    megatron_amp_O2: false",
     fix="parameters:\n  model:\n    gradient_accumulation_fusion: true\n    megatron_amp_O2: true\n"
     "    optim:\n      name: distributed_fused_adam   # with PP 1 and DP > 1",
 )
@@ -145,7 +146,7 @@ def grad_accum_fusion(ctx):
 @rule(
     "fp16-o2",
     "fp16 with megatron_amp_O2 needs a distributed optimizer (NeMo: \"fp16 training is not yet supported with O2\")",
-    example="parameters:\n  trainer:\n    precision: 16\n  model:\n    megatron_amp_O2: true",
+    example="parameters:\n  trainer:\n    precision: 16\n  model:\n    megatron_amp_O2: true  #<",
     fix="parameters:\n  trainer:\n    precision: bf16\n  model:\n    megatron_amp_O2: true",
 )
 def fp16_o2(ctx):
@@ -168,7 +169,7 @@ def fp16_o2(ctx):
     "fsdp-fp8",
     "torch FSDP and fp8 are not used together",
     since="1.23",  # fsdp arrives in NeMo 1.23's config
-    example="parameters:\n  model:\n    fsdp: true\n    fp8: true",
+    example="parameters:\n  model:\n    fsdp: true\n    fp8: true  #<",
     fix="parameters:\n  model:\n    fsdp: true\n    fp8: false",
 )
 def fsdp_fp8(ctx):
@@ -182,7 +183,7 @@ def fsdp_fp8(ctx):
 @rule(
     "seed-positive",
     "model.seed is a positive integer",
-    example="parameters:\n  model:\n    seed: 0",
+    example="parameters:\n  model:\n    seed: 0  #<",
     fix="parameters:\n  model:\n    seed: 1234",
 )
 def seed_positive(ctx):
@@ -196,7 +197,7 @@ def seed_positive(ctx):
 @rule(
     "position-embeddings",
     "max_position_embeddings covers encoder_seq_length (learned absolute positions)",
-    example="parameters:\n  model:\n    encoder_seq_length: 4096\n    max_position_embeddings: 2048",
+    example="parameters:\n  model:\n    encoder_seq_length: 4096\n    max_position_embeddings: 2048  #<",
     fix="parameters:\n  model:\n    encoder_seq_length: 4096\n    max_position_embeddings: 4096",
 )
 def position_embeddings(ctx):
@@ -215,7 +216,7 @@ def position_embeddings(ctx):
 @rule(
     "limit-val-batches",
     "trainer.limit_val_batches as a fraction lies in [0.0, 1.0]",
-    example="parameters:\n  trainer:\n    limit_val_batches: 50.0",
+    example="parameters:\n  trainer:\n    limit_val_batches: 50.0  #<",
     fix="parameters:\n  trainer:\n    limit_val_batches: 50   # an integer counts batches",
 )
 def limit_val_batches(ctx):
@@ -238,8 +239,8 @@ def _sexagesimal(n: int) -> str:
 @rule(
     "max-time-format",
     "trainer.max_time is a quoted \"DD:HH:MM:SS\" string or a mapping (unquoted, YAML reads a base-60 integer)",
-    example="parameters:\n  trainer:\n    max_time: 6:11:00:00",
-    fix="parameters:\n  trainer:\n    max_time: \"06:11:00:00\"",
+    example="scheduling:\n  max_duration: 30\nparameters:\n  trainer:\n    max_time: 1:00:00:00  #<",
+    fix="scheduling:\n  max_duration: 30\nparameters:\n  trainer:\n    max_time: \"01:00:00:00\"",
 )
 def max_time_format(ctx):
     v = ctx.p("trainer.max_time")
@@ -256,7 +257,7 @@ def max_time_format(ctx):
 @rule(
     "max-time-duration",
     "scheduling.max_duration leaves NeMo time to stop at trainer.max_time and save its checkpoint",
-    example="scheduling:\n  max_duration: 12\nparameters:\n  trainer:\n    max_time: \"00:23:30:00\"",
+    example="scheduling:\n  max_duration: 12\nparameters:\n  trainer:\n    max_time: \"00:23:30:00\"  #<",
     fix="scheduling:\n  max_duration: 24\nparameters:\n  trainer:\n    max_time: \"00:23:30:00\"",
 )
 def max_time_duration(ctx):
@@ -294,7 +295,8 @@ def _persistent(path, prefixes) -> bool:
 @rule(
     "resume-checkpoint",
     "a run the platform may restart resumes: resume_if_exists and a checkpoint directory on persistent storage",
-    example="scheduling:\n  retry_on_system_failure: true\nparameters:\n  exp_manager:\n    exp_dir: null",
+    example="scheduling:\n  retry_on_system_failure: true\nparameters:\n  exp_manager:\n"
+            "    exp_dir: null  #<",
     fix="scheduling:\n  retry_on_system_failure: true\nparameters:\n  exp_manager:\n"
     "    exp_dir: s3://my-bucket/gpt3-126m   # under a prefix of policy persistent_paths",
 )
@@ -327,8 +329,8 @@ def resume_checkpoint(ctx):
 @rule(
     "multi-node-launcher",
     "a multi_node run keeps the `parallel` apt package its launcher needs (an `integrations` list replaces, not merges)",
-    example="defaults:\n  - /node: multi_node\nintegrations:\n  - integration_type: pip_packages\n"
-    "    packages: [wandb]",
+    example="defaults:\n  - /node: multi_node\nintegrations:  #<\n  - integration_type: pip_packages\n"
+            "    packages: [wandb]",
     fix="defaults:\n  - /node: multi_node\nintegrations:\n  - integration_type: apt_packages\n"
     "    packages: [parallel]\n  - integration_type: pip_packages\n    packages: [wandb]",
 )

@@ -26,7 +26,7 @@ def _multiple_of(ctx, key: str, size_key: str, size: int, consequence: str = "")
 @rule(
     "parallel-world",
     "world size is a multiple of TP x PP x CP",
-    example="parameters:\n  model:\n    tensor_model_parallel_size: 3   # on 8 GPUs",
+    example="parameters:\n  model:\n    tensor_model_parallel_size: 3   # on 8 GPUs #<",
     fix="parameters:\n  model:\n    tensor_model_parallel_size: 2",
 )
 def parallel_world(ctx):
@@ -50,7 +50,7 @@ def parallel_world(ctx):
 @rule(
     "heads-divisible-tp",
     "num_attention_heads is a multiple of tensor_model_parallel_size",
-    example="parameters:\n  model:\n    num_attention_heads: 12\n    tensor_model_parallel_size: 8",
+    example="parameters:\n  model:\n    num_attention_heads: 12  #<\n    tensor_model_parallel_size: 8",
     fix="parameters:\n  model:\n    num_attention_heads: 12\n    tensor_model_parallel_size: 4",
 )
 def heads_divisible(ctx):
@@ -60,7 +60,7 @@ def heads_divisible(ctx):
 @rule(
     "layers-divisible-pp",
     "num_layers is a multiple of pipeline_model_parallel_size (before NeMo 2.0 mcore silently builds fewer)",
-    example="parameters:\n  model:\n    num_layers: 12\n    pipeline_model_parallel_size: 5",
+    example="parameters:\n  model:\n    num_layers: 12  #<\n    pipeline_model_parallel_size: 5",
     fix="parameters:\n  model:\n    num_layers: 12\n    pipeline_model_parallel_size: 4",
 )
 def layers_divisible(ctx):
@@ -88,8 +88,8 @@ def _seq(ctx):
     since="2.0",  # the first release whose config carries the key (older NeMo ignores it)
     # NeMo 2.1's megatron_init.py checks world % (TP x EP x PP) instead: expert-parallel-world (rules/moe.py)
     before="2.1",
-    example="parameters:\n  model:\n    expert_model_parallel_size: 3   # 8 GPUs, DP 8",
-    fix="parameters:\n  model:\n    expert_model_parallel_size: 2",
+    example="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 3   # 8 GPUs, DP 8 #<",
+    fix="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 2",
 )
 def expert_parallel_dp(ctx):
     ep, dp = ctx.int_p("model.expert_model_parallel_size", 1), ctx.dp
@@ -109,7 +109,7 @@ def expert_parallel_dp(ctx):
     "query-groups-tp",
     "num_query_groups (grouped-query attention) is a multiple of tensor_model_parallel_size",
     since="1.23",
-    example="parameters:\n  model:\n    num_query_groups: 2\n    tensor_model_parallel_size: 4",
+    example="parameters:\n  model:\n    num_query_groups: 2  #<\n    tensor_model_parallel_size: 4",
     fix="parameters:\n  model:\n    num_query_groups: 4\n    tensor_model_parallel_size: 4",
 )
 def query_groups_tp(ctx):
@@ -121,7 +121,7 @@ def query_groups_tp(ctx):
 @rule(
     "ffn-divisible-tp",
     "ffn_hidden_size is a multiple of tensor_model_parallel_size",
-    example="parameters:\n  model:\n    ffn_hidden_size: 5441\n    tensor_model_parallel_size: 2",
+    example="parameters:\n  model:\n    ffn_hidden_size: 5441  #<\n    tensor_model_parallel_size: 2",
     fix="parameters:\n  model:\n    ffn_hidden_size: 5440\n    tensor_model_parallel_size: 2",
 )
 def ffn_divisible_tp(ctx):
@@ -135,7 +135,7 @@ def ffn_divisible_tp(ctx):
     "with interleaving, layers per pipeline stage are a multiple of virtual_pipeline_model_parallel_size",
     since="1.13",
     example="parameters:\n  model:\n    num_layers: 24\n    pipeline_model_parallel_size: 4\n"
-    "    virtual_pipeline_model_parallel_size: 4",
+            "    virtual_pipeline_model_parallel_size: 4  #<",
     fix="parameters:\n  model:\n    num_layers: 24\n    pipeline_model_parallel_size: 4\n"
     "    virtual_pipeline_model_parallel_size: 3",
 )
@@ -161,7 +161,8 @@ def vp_layers(ctx):
     # Megatron-LM 152c562 (mid 2024, Megatron-LM #750) relaxed it, first shipped after NeMo 2.0.
     since="1.13",
     before="2.1",
-    example="parameters:\n  model:\n    pipeline_model_parallel_size: 2\n    virtual_pipeline_model_parallel_size: 2",
+    example="parameters:\n  model:\n    pipeline_model_parallel_size: 2\n"
+            "    virtual_pipeline_model_parallel_size: 2  #<",
     fix="parameters:\n  model:\n    pipeline_model_parallel_size: 2\n    virtual_pipeline_model_parallel_size: null",
 )
 def vp_pipeline_size(ctx):
@@ -181,7 +182,8 @@ def vp_pipeline_size(ctx):
     "vp-needs-o2",
     "interleaving (virtual pipeline >= 2) needs megatron_amp_O2: true",
     since="1.13",
-    example="parameters:\n  model:\n    megatron_amp_O2: false\n    virtual_pipeline_model_parallel_size: 2",
+    example="parameters:\n  model:\n    megatron_amp_O2: false\n"
+            "    virtual_pipeline_model_parallel_size: 2  #<",
     fix="parameters:\n  model:\n    megatron_amp_O2: true\n    virtual_pipeline_model_parallel_size: 2",
 )
 def vp_needs_o2(ctx):
@@ -201,8 +203,9 @@ def vp_needs_o2(ctx):
     "interleaved-microbatches",
     "with interleaving, the number of microbatches is a multiple of pipeline_model_parallel_size",
     since="1.13",
-    example="parameters:\n  model:\n    pipeline_model_parallel_size: 4\n    virtual_pipeline_model_parallel_size: 3\n"
-    "    micro_batch_size: 1\n    global_batch_size: 6   # 8 GPUs: DP 2, 3 microbatches",
+    example="parameters:\n  model:\n    pipeline_model_parallel_size: 4\n"
+            "    virtual_pipeline_model_parallel_size: 3\n    micro_batch_size: 1\n"
+            "    global_batch_size: 6   # 8 GPUs: DP 2, 3 microbatches #<",
     fix="parameters:\n  model:\n    pipeline_model_parallel_size: 4\n    virtual_pipeline_model_parallel_size: 3\n"
     "    micro_batch_size: 1\n    global_batch_size: 8",
 )
@@ -228,7 +231,7 @@ def interleaved_microbatches(ctx):
     "sequence-parallel-tp",
     "sequence_parallel needs tensor_model_parallel_size > 1 (NeMo silently turns it off)",
     severity="warning",
-    example="parameters:\n  model:\n    sequence_parallel: true\n    tensor_model_parallel_size: 1",
+    example="parameters:\n  model:\n    sequence_parallel: true  #<\n    tensor_model_parallel_size: 1",
     fix="parameters:\n  model:\n    sequence_parallel: false\n    tensor_model_parallel_size: 1",
 )
 def sequence_parallel_tp(ctx):
@@ -246,8 +249,8 @@ def sequence_parallel_tp(ctx):
 @rule(
     "seq-divisible-tp",
     "with sequence parallelism, the sequence length is a multiple of tensor_model_parallel_size",
-    example="parameters:\n  model:\n    encoder_seq_length: 2050\n    sequence_parallel: true\n"
-    "    tensor_model_parallel_size: 4",
+    example="parameters:\n  model:\n    encoder_seq_length: 2050  #<\n    sequence_parallel: true\n"
+            "    tensor_model_parallel_size: 4",
     fix="parameters:\n  model:\n    encoder_seq_length: 2048\n    sequence_parallel: true\n"
     "    tensor_model_parallel_size: 4",
 )
@@ -269,7 +272,7 @@ def seq_divisible_tp(ctx):
     "seq-divisible-cp",
     "with context parallelism, the sequence length is a multiple of 2 x context_parallel_size",
     since="1.23",
-    example="parameters:\n  model:\n    encoder_seq_length: 2047\n    context_parallel_size: 2",
+    example="parameters:\n  model:\n    encoder_seq_length: 2047  #<\n    context_parallel_size: 2",
     fix="parameters:\n  model:\n    encoder_seq_length: 2048\n    context_parallel_size: 2",
 )
 def seq_divisible_cp(ctx):

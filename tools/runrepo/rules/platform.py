@@ -26,7 +26,7 @@ def _strings(value, path=()):
 @rule(
     "placeholder",
     "no placeholder reaches the platform (???, your_dataset_path_here, TODO, <fill-in ...>)",
-    example="parameters:\n  model:\n    data:\n      data_prefix: [1.0, /your_dataset_path_here/]",
+    example="parameters:\n  model:\n    data:\n      data_prefix: [1.0, /your_dataset_path_here/]  #<",
     fix="parameters:\n  model:\n    data:\n      data_prefix: [1.0, /mnt/data/pile/pile_00_text_document]",
 )
 def placeholder(ctx):
@@ -39,7 +39,7 @@ def placeholder(ctx):
 @rule(
     "image-pinned",
     "the image is pinned to a tag or digest, neither `latest` nor a moving `*-latest`",
-    example="image: nvcr.io/nvidia/nemo:latest",
+    example="image: nvcr.io/nvidia/nemo:latest  #<",
     fix="image: nvcr.io/nvidia/nemo:24.05",
 )
 def image_pinned(ctx):
@@ -58,7 +58,7 @@ def image_pinned(ctx):
 @rule(
     "image-release",
     "a NeMo image tag maps to a supported NeMo release, the one its parameters were written for",
-    example="defaults:\n  - /nemo: v1_13\nimage: nvcr.io/nvidia/nemo:24.05",
+    example="defaults:\n  - /nemo: v1_13\nimage: nvcr.io/nvidia/nemo:24.05  #<",
     fix="defaults:\n  - /nemo: v2_0",
 )
 def image_release(ctx):
@@ -90,7 +90,7 @@ def image_release(ctx):
 @rule(
     "run-name",
     f"the run name is lowercase letters, digits and '-', at most {MAX_NAME} characters (else mcli rewrites it)",
-    example="name: GPT3_126M",
+    example="name: GPT3_126M  #<",
     fix="name: gpt3-126m",
 )
 def run_name(ctx):

@@ -10,6 +10,7 @@ import json
 import re
 from functools import lru_cache
 
+from ..compose.render import SUBMIT_KEYS
 from ..releases import image_tag
 from ..validate.policy import FILE, where
 from .limits import approval, gpu_hours, limit, number
@@ -26,8 +27,8 @@ def _pattern(text: str):
 @rule(
     "policy-cluster",
     "compute.cluster is one of the clusters runs/policy.yaml allows",
-    example="defaults:\n  - /cluster: r0z0   # not in policy.yaml `clusters`",
-    fix="defaults:\n  - /cluster: r7z2",
+    example="compute:\n  cluster: r0z0   # not in policy.yaml `clusters` #<",
+    fix="compute:\n  cluster: r7z2",
 )
 def policy_cluster(ctx):
     allowed, cluster = ctx.policy.get("clusters"), ctx.get("compute.cluster")
@@ -44,7 +45,7 @@ def policy_cluster(ctx):
 @rule(
     "policy-registry",
     "the image comes from an allowed registry and is pinned as policy says (release tag or digest)",
-    example="image: docker.io/someone/nemo:24.05",
+    example="image: docker.io/someone/nemo:24.05  #<",
     fix="image: nvcr.io/nvidia/nemo:24.05",
 )
 def policy_registry(ctx):
@@ -78,8 +79,8 @@ def policy_registry(ctx):
 @rule(
     "policy-gpus",
     "compute.gpus is at most policy max_gpus_per_run (or the run's approval in runs/policy.yaml)",
-    example="compute:\n  nodes: 32   # 256 GPUs",
-    fix="compute:\n  nodes: 8",
+    example="defaults:\n  - /node: multi_node\ncompute:\n  nodes: 32   # 256 GPUs #<",
+    fix="defaults:\n  - /node: multi_node\ncompute:\n  nodes: 8",
 )
 def policy_gpus(ctx):
     cap, at = limit(ctx.policy, "max_gpus_per_run", ctx.run_file, "max_gpus")
@@ -96,8 +97,8 @@ def policy_gpus(ctx):
 @rule(
     "policy-gpu-hours",
     "compute.gpus x scheduling.max_duration is at most policy max_gpu_hours_per_run (or the run's approval)",
-    example="compute:\n  nodes: 8\nscheduling:\n  max_duration: 72",
-    fix="compute:\n  nodes: 8\nscheduling:\n  max_duration: 12",
+    example="defaults:\n  - /node: multi_node\ncompute:\n  nodes: 8  #<\nscheduling:\n  max_duration: 72",
+    fix="defaults:\n  - /node: multi_node\ncompute:\n  nodes: 8\nscheduling:\n  max_duration: 24",
 )
 def policy_gpu_hours(ctx):
     cap, at = limit(ctx.policy, "max_gpu_hours_per_run", ctx.run_file, "max_gpu_hours")
@@ -121,7 +122,7 @@ def policy_gpu_hours(ctx):
 @rule(
     "policy-max-duration",
     "scheduling.max_duration is set (hours) and within policy max_duration_hours: every run has a GPU-hour bound",
-    example="scheduling:\n  max_duration: null",
+    example="scheduling:\n  max_duration: null  #<",
     fix="scheduling:\n  max_duration: 24.0",
 )
 def policy_max_duration(ctx):
@@ -155,7 +156,8 @@ def policy_max_duration(ctx):
 @rule(
     "policy-integration",
     "every integration_type is one runs/policy.yaml allows",
-    example="integrations:\n  - integration_type: comet_ml   # not in policy.yaml `integrations`\n    project_name: x",
+    example="integrations:\n  - integration_type: comet_ml   # not in policy.yaml `integrations` #<\n"
+            "    project_name: x",
     fix="integrations:\n  - integration_type: apt_packages\n    packages: [parallel]",
 )
 def policy_integration(ctx):
@@ -175,14 +177,12 @@ def policy_integration(ctx):
 # The platform's own metadata limits (mcli reference: 200 keys of 200 characters, values of 0.1 MB).
 # The mcli schema checks key count and length on the run as written; what it cannot see is here:
 # value size, and the keys `runrepo submit` adds (runrepo_path, runrepo_digest, runrepo_commit).
-METADATA_KEYS, METADATA_VALUE_BYTES, RESERVED_KEYS = 200, 100_000, 3
+METADATA_KEYS, METADATA_VALUE_BYTES, RESERVED_KEYS = 200, 100_000, len(SUBMIT_KEYS)
 
 
 @rule(
     "metadata-size",
-    "metadata fits the platform: each value at most 0.1 MB, and room for the 3 keys runrepo submit adds",
-    example="metadata:\n  notes: <a 200 kB string>",
-    fix="metadata:\n  notes_url: https://wiki.example.com/run-notes",
+    f"metadata fits the platform: each value at most 0.1 MB, and room for the {RESERVED_KEYS} keys runrepo submit adds",
 )
 def metadata_size(ctx):
     meta = ctx.get("metadata")
@@ -200,20 +200,10 @@ def metadata_size(ctx):
     if METADATA_KEYS - RESERVED_KEYS < len(user) <= METADATA_KEYS:
         yield Hit(
             ("metadata",),
-            f"metadata has {len(user)} keys; runrepo submit adds {RESERVED_KEYS} (runrepo_path, runrepo_digest, "
-            f"runrepo_commit) and the platform accepts {METADATA_KEYS}: keep it to {METADATA_KEYS - RESERVED_KEYS}",
+            f"metadata has {len(user)} keys; runrepo submit adds {RESERVED_KEYS} ("
+            f"{', '.join('runrepo_' + k for k in SUBMIT_KEYS)}) and the platform accepts {METADATA_KEYS}: keep it to "
+            f"{METADATA_KEYS - RESERVED_KEYS}",
         )
-
-
-@rule(
-    "policy-pr-gpu-hours",
-    "the runs one pull request submits stay within policy max_gpu_hours_per_pr (checked by plan and submit)",
-    example="# two new runs of 4096 GPU-hours each in one pull request (limit 6144)",
-    fix="# one run per pull request, or approvals for both in runs/policy.yaml",
-)
-def policy_pr_gpu_hours(ctx):
-    """A whole-PR limit: plan and submit apply rules.limits.pr_totals; listed here for `runrepo rules`."""
-    return ()
 
 
 def _shown(value, want: str) -> str:

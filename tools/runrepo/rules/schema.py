@@ -9,7 +9,7 @@ from .registry import WARNING, Hit, rule
 @rule(
     "mcli-schema",
     "the expanded run is a modern mcli run: known fields, right types, no retired spellings",
-    example="gpu_num: 8",
+    example="gpu_num: 8  #<",
     fix="compute:\n  nodes: 1   # gpus derived from the cluster",
 )
 def mcli_schema(ctx):
@@ -22,7 +22,7 @@ def mcli_schema(ctx):
 @rule(
     "nemo-schema",
     "parameters is a NeMo GPT config of the image's release: trainer and exp_manager keys exist, types fit",
-    example="parameters:\n  trainer:\n    max_step: 1000",
+    example="parameters:\n  trainer:\n    max_step: 1000  #<",
     fix="parameters:\n  trainer:\n    max_steps: 1000",
 )
 def nemo_schema(ctx):
@@ -40,7 +40,7 @@ def nemo_schema(ctx):
 @rule(
     "nemo-unknown-key",
     "a model key NeMo does not know: an error when it is close to a known key (a typo NeMo ignores)",
-    example="parameters:\n  model:\n    micro_batch_sizee: 4",
+    example="parameters:\n  model:\n    micro_batch_sizee: 4  #<",
     fix="parameters:\n  model:\n    micro_batch_size: 4",
 )
 def nemo_unknown_key(ctx):

@@ -32,8 +32,8 @@ def _dotted(path: tuple) -> str:
 @rule(
     "secret-literal",
     "no credential (AWS, Azure, GitHub, Slack, OpenAI, Hugging Face, NGC, W&B, MosaicML keys, private keys) in a run",
-    example="env_variables:\n  HF_TOKEN: hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567",
-    fix="# mcli create secret hf --token ...   (mounted into every run; nothing in the run file)",
+    example="env_variables:\n  HF_TOKEN: hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567  #<",
+    fix="env_variables:\n  HF_HOME: /mnt/hf   # the token: `mcli create secret hf --token ...`, mounted into every run",
 )
 def secret_literal(ctx):
     for path, v, _text in _suspects(ctx):
@@ -49,8 +49,8 @@ def secret_literal(ctx):
 @rule(
     "secret-named",
     "no high-entropy literal under a secret-looking name (*KEY*, *TOKEN*, *SECRET*, *PASS*, *CREDS*) in a run",
-    example="env_variables:\n  AWS_SECRET_ACCESS_KEY: wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY",
-    fix="# mcli create secret s3 ...   (the platform mounts it; nothing in the run file)",
+    example="env_variables:\n  AWS_SECRET_ACCESS_KEY: wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY  #<",
+    fix="env_variables:\n  AWS_DEFAULT_REGION: us-east-1   # the keys: `mcli create secret s3 ...`, mounted into every run",
 )
 def secret_named(ctx):
     for path, v, _text in _suspects(ctx):

@@ -8,8 +8,8 @@ from .registry import Hit, rule
 @rule(
     "world-size",
     "compute.gpus, compute.nodes x GPUs per node, and trainer.devices x trainer.num_nodes agree",
-    example="compute:\n  gpus: 12\n  nodes: 2",
-    fix="compute:\n  nodes: 2   # gpus is derived: nodes x GPUs per node",
+    example="defaults:\n  - /node: multi_node\ncompute:\n  gpus: 12  #<\n  nodes: 2",
+    fix="defaults:\n  - /node: multi_node\ncompute:\n  nodes: 2   # gpus is derived: nodes x GPUs per node",
 )
 def world_size(ctx):
     nodes, gpus, gpn = ctx.get("compute.nodes"), ctx.get("compute.gpus"), ctx.get("runrepo.gpus_per_node")
@@ -42,7 +42,7 @@ def world_size(ctx):
 @rule(
     "launch-profile",
     "the launch profile fits the node count (single_node on 1 node, multi_node on 2 or more)",
-    example="defaults:\n  - /node: single_node\ncompute:\n  nodes: 2",
+    example="defaults:\n  - /node: single_node\ncompute:\n  nodes: 2  #<",
     fix="defaults:\n  - /node: multi_node\ncompute:\n  nodes: 2",
 )
 def launch_profile(ctx):
