@@ -9,7 +9,8 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "submit"))
+for _folder in ("submit", "workflows"):  # submit_helpers (emulator, scratch repositories), wf_helpers
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / _folder))
 
 from submit_helpers import (  # noqa: E402,F401 (fixtures and helpers re-exported)
     BUNDLED,
