@@ -48,7 +48,7 @@ def test_an_edit_beside_its_running_version_and_a_deleted_files_run(repo, emu):
 
 
 def test_what_stop_on_delete_would_stop(repo, emu):
-    repo.write("runs/policy.yaml", (repo.path / "runs/policy.yaml").read_text() + "\non_delete: stop\n")
+    repo.edit("runs/policy.yaml", "on_delete: report", "on_delete: stop")
     repo.commit("stop on delete")
     main, _, two = _running(repo, emu)
     (repo.path / TWO).unlink()

@@ -13,7 +13,10 @@ from submit_helpers import (  # noqa: F401 (fixtures)
 )
 
 ONE, TWO = BUNDLED
-STOP = "\non_delete: stop\n"
+
+
+def _stop_on_delete(repo: Repo) -> None:
+    repo.edit("runs/policy.yaml", "on_delete: report", "on_delete: stop")
 
 
 def _record(emu, repository: str, path: str) -> dict:
@@ -56,7 +59,7 @@ def test_stop_on_delete_stops_only_this_repositorys_live_runs_of_that_file(tmp_p
 
     a, b = Repo(tmp_path / "a"), Repo(tmp_path / "b")
     for r in (a, b):
-        r.write("runs/policy.yaml", (r.path / "runs/policy.yaml").read_text() + STOP)
+        _stop_on_delete(r)
         r.commit("stop on delete")
     assert submit(a, "--base", ZERO, "--repository", "acme/a")[0] == 0
     assert submit(b, "--base", ZERO, "--repository", "acme/b")[0] == 0  # the identical runs, another repository
@@ -91,7 +94,7 @@ def test_a_finished_run_is_not_stopped_and_the_policy_counts_from_the_base(repo,
     emu.set_status(two["name"], "COMPLETED")
     base = repo.head()
     # the policy and the deletion in one pull request: the base's policy (report) judges it
-    repo.write("runs/policy.yaml", (repo.path / "runs/policy.yaml").read_text() + STOP)
+    _stop_on_delete(repo)
     (repo.path / ONE).unlink()
     repo.commit("stop on delete, and drop ONE")
     code, data, _ = submit(repo, "--base", base)
@@ -105,7 +108,7 @@ def test_a_finished_run_is_not_stopped_and_the_policy_counts_from_the_base(repo,
 
 
 def test_a_stop_that_fails_is_red(repo, emu):
-    repo.write("runs/policy.yaml", (repo.path / "runs/policy.yaml").read_text() + STOP)
+    _stop_on_delete(repo)
     repo.commit("stop on delete")
     assert submit(repo, "--base", ZERO)[0] == 0
     _start_all(emu)
