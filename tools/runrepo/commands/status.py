@@ -81,13 +81,14 @@ def run(args) -> int:
     git = Git(repo)
     head = git.commit(args.head, "--head")
     say = live.stderr_progress("status")
+    say(f"composing and checking {len(paths) if paths else 'every'} run file(s) at {head[:12]}")
     decl = status.declared(repo, head, paths)
     gone = [d.path for d in decl if not d.digest and not d.error]
     if gone:
         print(f"{gone[0]}: error[usage] no such run file at {args.head} (runs of deleted files: "
               "`runrepo status --all`)", file=sys.stderr)
         return EXIT_USAGE
-    say(f"{len(decl)} run file(s) at {head[:12]} composed and checked")
+    say(f"{len(decl)} run file(s) composed and checked; reading the platform")
     try:
         seen = live.read_once(who, status.since(git, head, paths), args.timeout, say)
     except PlatformError as e:
