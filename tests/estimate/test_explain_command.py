@@ -40,13 +40,16 @@ def test_text_names_layout_size_memory_and_budget():
 
 
 def test_json_is_estimate_run():
-    from runrepo.commands.explain import estimate_run
+    from runrepo.check import expand
+    from runrepo.compose.layers import TreeSource
+    from runrepo.estimate import estimate_run
 
     code, out, _ = explain(str(REPO / RUN), "--format", "json")
     data = json.loads(out)
     assert code == 0 and data["layout"]["world_size"] == 16 and data["params"]["total"] == 125_262_336
     assert data["memory"]["fits"] is True and data["budget"]["gpus"] == 16
-    assert callable(estimate_run)
+    resolved, _ = expand(TreeSource(REPO), RUN.removeprefix("runs/").removesuffix(".yaml"))
+    assert data == json.loads(json.dumps(estimate_run(resolved.run, resolved.tool), default=str))
 
 
 def test_not_a_run_file():

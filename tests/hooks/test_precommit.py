@@ -96,3 +96,13 @@ def test_exported_hook_installs_and_runs_for_a_consumer(tmp_path):
     bad.write_text(bad.read_text().replace("name: gpt3-126m-2node", "name: Bad_Name"))
     proc = pre_commit(consumer, "try-repo", str(hook_repo), "runrepo-check", "--all-files")
     assert proc.returncode == 1 and "error[run-name]" in proc.stdout
+
+
+def test_a_stray_run_file_is_refused_by_the_hook(tmp_path):
+    """`x.yml` under runs/experiments/ would never be checked or submitted: the commit is refused."""
+    repo = project_copy(tmp_path / "p")
+    stray = repo / "runs/experiments/gpt3-126m-copy.yml"
+    stray.write_text((repo / "runs/experiments/gpt3-126m-1node.yaml").read_text())
+    git(repo, "add", str(stray))
+    proc = pre_commit(repo, "run", "runrepo-check")
+    assert proc.returncode == 1 and "error[run-file-name]" in proc.stdout, proc.stdout[-2000:]

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import time
 
+import pytest
 from submit_helpers import (  # noqa: F401 (fixtures)
     BUNDLED,
     ZERO,
@@ -142,3 +143,22 @@ def test_auto_base_with_the_platform_down_reports_every_run_of_the_fallback_rang
 
     rows = json.loads(done.stdout)["runs"]
     assert len(rows) == len(BUNDLED) and all(r["status"] == "failed" and "cannot reach" in r["detail"] for r in rows)
+
+
+def test_a_payload_with_nan_or_infinity_is_never_sent(emu):
+    """The submit payload is strict JSON: a NaN that got past everything else is refused here."""
+    import json
+
+    from runrepo.submit.platform import Platform, PlatformError, mcli_session
+
+    run = {"name": "x", "image": "nvcr.io/nvidia/nemo:24.09", "command": "true", "compute": {"cluster": "r7z2"},
+           "parameters": {"model": {"optim": {"lr": float("nan")}}}, "metadata": {}}
+    with mcli_session():
+        with pytest.raises(PlatformError, match=r"nan at parameters\.model\.optim\.lr: not sent"):
+            Platform(timeout=5).create(run)
+        run["parameters"]["model"]["optim"]["lr"] = float("-inf")
+        with pytest.raises(PlatformError, match=r"-inf at parameters\.model\.optim\.lr"):
+            Platform(timeout=5).create(run)
+    assert emu.requests("CreateRun") == [] and emu.runs() == []
+    for record in emu.requests():  # nothing that reached the emulator carries a non-JSON number
+        json.loads(json.dumps(record), parse_constant=lambda c: pytest.fail(f"{c} in a request"))

@@ -100,33 +100,53 @@ def check_runs(source: TreeSource, names: list[str], policy: dict | None = None)
     return [done[n] for n in names]
 
 
-def layer_name(path: str, repo_root: Path) -> str | None:
-    """`runs/cluster/r7z2.yaml` (relative to the repository or absolute) -> `cluster/r7z2`."""
+def runs_path(path: str, repo_root: Path) -> PurePosixPath | None:
+    """A path (relative to the working directory or absolute) -> its path under runs/, or None."""
     p = Path(path)
     p = p if p.is_absolute() else Path.cwd() / p
     try:  # resolve the folder, not the file: a symlinked run file is judged as itself, not its target
-        rel = (p.parent.resolve() / p.name).relative_to(repo_root / RUNS)
+        return PurePosixPath((p.parent.resolve() / p.name).relative_to(repo_root / RUNS).as_posix())
     except ValueError:
         rel_posix = PurePosixPath(path)
-        if rel_posix.parts[:1] != (RUNS,):
-            return None
-        rel = Path(*rel_posix.parts[1:])
-    if rel.suffix != ".yaml":
+        return PurePosixPath(*rel_posix.parts[1:]) if rel_posix.parts[:1] == (RUNS,) else None
+
+
+def layer_name(path: str, repo_root: Path) -> str | None:
+    """`runs/cluster/r7z2.yaml` (relative to the repository or absolute) -> `cluster/r7z2`."""
+    rel = runs_path(path, repo_root)
+    if rel is None or rel.suffix != ".yaml":
         return None
     return rel.with_suffix("").as_posix()
 
 
+STRAY_RULE = "run-file-name"
+
+
+def is_stray(rel: PurePosixPath) -> bool:
+    """A file under runs/experiments/ that is not a `.yaml` run file (x.yml, x.YAML, notes.txt)."""
+    return rel.parts[:1] == (RUN_DIR,) and rel.suffix != ".yaml"
+
+
+def stray_finding(file: str) -> Finding:
+    name = PurePosixPath(file)
+    return Finding(file, 0, 0, STRAY_RULE, "error",
+                   f"only `.yaml` files under {RUNS}/{RUN_DIR}/ are run files: this one would never be checked or "
+                   f"submitted; rename it to {name.stem}.yaml (or move it out of {RUNS}/{RUN_DIR}/)", file)
+
+
 def check(
-    source: TreeSource, names: list[str] | None, policy: dict | None = None
+    source: TreeSource, names: list[str] | None, policy: dict | None = None, strays: list[str] = ()
 ) -> tuple[list[Finding], list[RunResult]]:
-    """Check the given layer names (None: every run). A shared layer checks every run using it."""
+    """Check the given layer names (None: every run, and every stray file under runs/experiments/).
+    A shared layer checks every run using it; `strays` are stray files given by path."""
     all_runs = run_names(source)
     if names is None:
         wanted, shared = set(all_runs), []
+        strays = [f for f in source.files(RUN_DIR) if is_stray(PurePosixPath(f).relative_to(RUNS))]
     else:
         wanted = {n for n in names if is_run(n)}
         shared = [n for n in names if not is_run(n) and n.split("/")[-1] not in NOT_LAYERS]
-    findings: list[Finding] = []
+    findings: list[Finding] = [stray_finding(f) for f in strays]
     for name in shared:  # gate each changed layer on its own, even when no run uses it yet
         try:
             source.layer(name)

@@ -56,7 +56,6 @@ CONTAINERS: dict[str, Container] = {
     "25.07": Container("2.4.0"),
 }
 TAG_RELEASES = {tag: ".".join(c.nemo.split(".")[:2]) for tag, c in CONTAINERS.items()}
-SUPPORTED = tuple(sorted(set(TAG_RELEASES.values()), key=lambda r: tuple(int(x) for x in r.split("."))))
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 

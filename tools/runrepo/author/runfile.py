@@ -13,7 +13,6 @@ from ..compose.render import Dumper
 from ..errors import RunrepoError
 from ..rules.platform import MAX_NAME, NAME_RE
 
-GROUPS = ("nemo", "cluster", "node", "model")
 DEFAULT_DATA = "/mnt/data/pile/pile_00_text_document"  # the bundled runs' dataset
 
 

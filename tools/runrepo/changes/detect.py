@@ -44,6 +44,7 @@ class RangeChanges:
     runs: list[RunChange]
     shared: list[dict]  # {"status", "path", "old_path"} of changed shared layers
     other: list[str]  # changed files under runs/ that are neither (policy.yaml, README)
+    stray: list[str] = field(default_factory=list)  # files under runs/experiments/ that are not .yaml
 
     @property
     def range(self) -> str:
@@ -100,6 +101,8 @@ def changes(repo: Path | str, base: str, head: str = "HEAD") -> RangeChanges:
         change = _classify(status, path, old)
         if change is not None:
             rc.runs.append(change)
+        elif path.startswith(RUN_PREFIX) and status != "D":
+            rc.stray.append(path)
         elif path.endswith(".yaml") and path != f"{RUNS}/policy.yaml":
             rc.shared.append({"status": status, "path": path, "old_path": old})
         else:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from ..check import check_run, expand
+from ..check import check_run, expand, stray_finding
 from ..compose.layers import RUNS, GitSource
 from ..compose.render import digest
 from ..compose.resolve import Resolved
@@ -49,7 +49,7 @@ class Evaluation:
     changes: RangeChanges
     runs: list[Evaluated]
     policy: dict  # runs/policy.yaml that judged the range
-    shared_findings: list[Finding]  # a changed shared layer that fails the gate on its own
+    shared_findings: list[Finding]  # a changed shared layer that fails the gate on its own, a stray file
     at_base: GitSource
     at_head: GitSource
 
@@ -81,7 +81,8 @@ def evaluate(repo: Path | str, base: str, head: str = "HEAD", rc: RangeChanges |
         decision = decide(ch, digest(b_res) if b_res else None, digest(h_res) if h_res else None,
                           policy_file.on_delete(policy))
         runs.append(Evaluated(ch, decision, h_res, b_res, list(findings), list(b_findings)))
-    return Evaluation(rc, runs, policy, _shared_findings(at_head, rc.shared), at_base, at_head)
+    strays = [stray_finding(path) for path in rc.stray]
+    return Evaluation(rc, runs, policy, _shared_findings(at_head, rc.shared) + strays, at_base, at_head)
 
 
 def _shared_findings(source: GitSource, shared: list[dict]) -> list[Finding]:

@@ -22,7 +22,7 @@ def add_parser(sub):
 
 def run(args) -> int:
     source = common.source(args)
-    names = None
+    names, strays = None, []
     if not args.all:
         if not args.paths:
             print("runrepo check: give run files or --all", file=sys.stderr)
@@ -30,8 +30,9 @@ def run(args) -> int:
         names = common.layer_names(args.paths, source)
         if names is None:
             return EXIT_USAGE
+        strays = common.stray_paths(args.paths, source)
     from ..check import check
 
-    findings, results = check(source, names, common.policy(source))
+    findings, results = check(source, names, common.policy(source), strays)
     sys.stdout.write(REPORTERS[args.format](findings, len(results)))
     return exit_code(findings, args.strict)

@@ -10,8 +10,6 @@ from ..estimate import GiB, estimate_run
 from ..estimate.assumptions import UNMEASURED
 from . import common
 
-__all__ = ["add_parser", "run", "estimate_run", "render_text"]
-
 _ROWS = (("weights", "weights"), ("gradients", "gradients"), ("optimizer_state", "optimizer state"),
          ("activations", "activations kept"), ("logits", "logits + fp32 copy"),
          ("transient", "backward working set"), ("optimizer_temporaries", "Adam step temporaries"),

@@ -57,6 +57,14 @@ class TreeSource:
         file = f"{RUNS}/{name}.yaml"
         return gate.read_text(gate.confine(self.runs_dir, name, file), file)
 
+    def files(self, folder: str) -> list[str]:
+        """Every file under runs/<folder>/, whatever its name, repository-relative."""
+        root = self.runs_dir / folder
+        if not root.is_dir():
+            return []
+        return sorted(gate.printable(p.relative_to(self.repo_root).as_posix()) for p in root.rglob("*")
+                      if p.is_file() or p.is_symlink())
+
     def names(self) -> list[str]:
         """Every layer name under runs/ (symlinks included: the gate judges them)."""
         if not self.runs_dir.is_dir():
@@ -98,6 +106,10 @@ class GitSource(TreeSource):
         if entry[0] == "120000":
             raise RunrepoError("layer-escape", f"{file} is a symlink at {self.rev}; it must be a regular file", file)
         return gate.decode(self._blob(entry[1]), file)
+
+    def files(self, folder: str) -> list[str]:
+        prefix = f"{RUNS}/{folder}/"
+        return sorted(p for p in self._tree if p.startswith(prefix))
 
     def names(self) -> list[str]:
         n = len(RUNS) + 1

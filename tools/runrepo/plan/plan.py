@@ -124,7 +124,7 @@ class Plan:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.blocked or any(f.severity == ERROR for f in self.pr_findings) else 0
+        return 1 if self.blocked or any(f.severity == ERROR for f in self.pr_findings + self.shared_findings) else 0
 
     def as_dict(self) -> dict:
         return {

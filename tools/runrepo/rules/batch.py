@@ -24,7 +24,7 @@ def batch_divisible(ctx):
         )
 
 
-# --- Appended: the rest of NeMo's batch rules (nemo.md's runtime table).
+# --- The batch rules of ramp-up and the trainer.
 
 
 @rule(

@@ -54,7 +54,7 @@ def layers_divisible(ctx):
     yield from _multiple_of(ctx, "num_layers", "pipeline_model_parallel_size", pp, kept)
 
 
-# --- Pre-flight rules for the rest of NeMo's parallel layout (appended; see nemo.md's runtime table).
+# --- Interleaving, expert, query-group, sequence and context parallelism.
 
 
 def _vp(ctx):

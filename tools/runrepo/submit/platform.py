@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import copy
+import math
 import queue
 import threading
 from contextlib import contextmanager
@@ -149,6 +150,18 @@ def classify(exc: BaseException, endpoint: str = "") -> PlatformError:
     if isinstance(exc, requests.RequestException):
         return PlatformError("unreachable", f"connection to {endpoint} failed: {type(exc).__name__}: {exc}")
     return PlatformError("transient", f"{type(exc).__name__}: {exc}")
+
+
+def non_finite(value, path: str = "") -> tuple[str, str] | None:
+    """(dotted path, value) of the first NaN or ±Infinity in a run, else None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path or "(top level)", repr(value)
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = non_finite(item, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
 
 
 class _DaemonPool(cf.Executor):
@@ -359,6 +372,10 @@ class Platform:
     def create(self, run: dict) -> PlatformRun:
         from mcli import RunConfig, create_run
 
+        where = non_finite(run)
+        if where is not None:  # strict JSON: NaN and Infinity are not JSON, and mean nothing to NeMo
+            raise PlatformError("refused", f"the run holds {where[1]} at {where[0]}: not sent (NaN and Infinity "
+                                           "are not JSON)")
         try:
             config = RunConfig.from_dict(copy.deepcopy(run))  # the SDK keeps (and may edit) what it is given
         except Exception as e:  # a run dict mcli cannot even build a config from

@@ -16,6 +16,7 @@ from pathlib import Path
 from ..changes.decide import SUBMIT
 from ..changes.detect import RangeChanges
 from ..changes.evaluate import evaluate
+from ..check import STRAY_RULE
 from ..compose.render import with_metadata
 from ..findings import ERROR, Finding
 from ..git import Git
@@ -29,7 +30,7 @@ CLOCK_SKEW = timedelta(days=1)
 @dataclass
 class Candidate:
     path: str  # runs/experiments/x.yaml at head (at base for deleted)
-    kind: str  # added | modified | renamed | affected | deleted (changes.detect)
+    kind: str  # added | modified | renamed | affected | deleted (changes.detect) | stray
     decision: str  # submit | skip | deleted | invalid
     reason: str = ""
     old_path: str = ""
@@ -86,6 +87,9 @@ def select(repo: Path | str, base: str, head: str = "HEAD", repository: Reposito
             else:
                 c.run, c.digest = with_metadata(e.head, **meta), e.digest_head or ""
         cands.append(c)
+    for f in ev.shared_findings:
+        if f.rule == STRAY_RULE:  # never checked, never submitted: the merge did not do what it meant
+            cands.append(Candidate(f.file, "stray", INVALID, f"not submitted: {f}"))
     return Selection(rc.base_rev, rc.base, rc.head, cands, ev.policy, rc.range)
 
 
