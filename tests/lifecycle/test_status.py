@@ -21,7 +21,6 @@ from lifecycle_helpers import (  # noqa: F401 (fixtures)
 )
 
 ONE, TWO = BUNDLED  # 1 node (8 GPUs) and 2 nodes (16 GPUs) on r7z2, 24 h each
-NOW = datetime.now(timezone.utc)
 
 
 def _ago(hours: float) -> str:
@@ -35,6 +34,7 @@ def _at(iso: str) -> datetime:
 def test_running_and_failed_runs_with_times_and_gpu_hours(repo, emu):
     assert submit(repo, "--base", ZERO)[0] == 0
     one, two = record(emu, ONE), record(emu, TWO)
+    now = datetime.now(timezone.utc)
     emu.schedule(one["name"], [{"status": "RUNNING", "at": _ago(2)}])
     emu.schedule(two["name"], [{"status": "RUNNING", "at": _ago(3)},
                                {"status": "FAILED", "at": _ago(1), "reason": "OOMKilled"}])
@@ -46,7 +46,7 @@ def test_running_and_failed_runs_with_times_and_gpu_hours(repo, emu):
     run1, run2 = by[ONE]["runs"][0], by[TWO]["runs"][0]
     assert (by[ONE]["state"], by[ONE]["problem"], by[ONE]["current"]) == ("running", False, True)
     assert run1["name"] == one["name"] and run1["cluster"] == "r7z2" and run1["ended"] is None
-    assert abs((_at(run1["started"]) - (NOW - timedelta(hours=2))).total_seconds()) < 60
+    assert abs((_at(run1["started"]) - (now - timedelta(hours=2))).total_seconds()) < 60
     assert run1["elapsed_hours"] == pytest.approx(2, abs=0.05)
     assert run1["gpu_hours"] == pytest.approx(8 * 2, abs=0.5) and run1["budget_gpu_hours"] == 8 * 24
     assert (by[TWO]["state"], by[TWO]["problem"], run2["reason"]) == ("failed", True, "OOMKilled")
