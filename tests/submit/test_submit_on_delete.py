@@ -144,3 +144,16 @@ def test_on_delete_is_a_known_policy_key_with_two_values():
     assert (e.value.file, e.value.line) == ("runs/policy.yaml", 2)
     with pytest.raises(RunrepoError, match=r"did you mean `on_delete`"):
         policy.parse("version: 1\non_deleted: stop\n")
+
+
+def test_stop_on_delete_when_base_auto_cannot_read_the_platform_is_red(repo, emu, monkeypatch):
+    _stop_on_delete(repo)
+    repo.commit("stop on delete")
+    assert submit(repo, "--base", ZERO)[0] == 0
+    base = repo.head()
+    _delete(repo, ONE)
+    monkeypatch.setenv("MOSAICML_API_KEY", "bad-key")
+    code, data, err = submit(repo, "--base", "auto", "--fallback-base", base)
+    row = _row(data, ONE)
+    assert code == 1 and row["status"] == "failed", err
+    assert row["detail"].startswith("not stopped (on_delete: stop): the platform could not be read: the API key")

@@ -9,8 +9,8 @@ import sys
 
 from .errors import EXIT_FINDINGS, EXIT_USAGE, RunrepoError
 
-COMMANDS = ("check", "render", "rules", "explain", "changes", "plan", "submit", "status", "logs", "emulator", "new", "import_",
-            "demo")
+COMMANDS = ("check", "render", "rules", "explain", "changes", "plan", "submit", "status", "logs", "emulator", "new",
+            "import_", "demo")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:

@@ -98,8 +98,8 @@ def submit(req: Request) -> Result:
             _need_repository(req)
         if req.dry_run or not selection.to_submit or error is not None:
             outcomes = _offline(selection, None if req.dry_run else error)
-            if not req.dry_run and error is None and named:  # deleted files: their runs named, or stopped
-                outcomes = deleted.settle(selection, outcomes, lambda: _read(side, since, listing, early),
+            if not req.dry_run and named:  # deleted files: their runs named, or stopped
+                outcomes = deleted.settle(selection, outcomes, lambda: _read(side, since, listing, early, error),
                                           req.repository, notes)
             return Result(selection, outcomes, notes, since=since)
         sub = side.open(since)
@@ -115,8 +115,10 @@ def submit(req: Request) -> Result:
         return Result(selection, outcomes, notes, listed, sub.pages, since)
 
 
-def _read(side: _Platform, since: datetime | None, listing: Listing | None, early):
+def _read(side: _Platform, since: datetime | None, listing: Listing | None, early, error: PlatformError | None):
     """(submitter, listing) for a range that creates nothing: what was read already, else one read now."""
+    if error is not None:  # --base auto could not read the platform: neither can this
+        raise error
     sub = side.open(since)
     if listing is not None:
         return sub, listing.back_to(since)
