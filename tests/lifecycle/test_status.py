@@ -144,3 +144,7 @@ def test_bad_arguments_and_an_unreadable_platform(repo, emu, monkeypatch):
     code, out, err = runrepo(repo, "status", "--repository", "acme/runs")
     assert code == 1 and out == "" and err.splitlines()[-1].startswith(
         "runrepo status: error[platform] cannot read the platform: the API key was rejected")
+    code, out, _ = runrepo(repo, "status", "--repository", "acme/runs", "--format", "markdown")
+    assert code == 1 and out.startswith("### Run status\n\n**The platform could not be read:** the API key was")
+    code, _, err = runrepo(repo, "status", "--timeout", "-1")
+    assert code == 2 and "must be positive, got -1" in err

@@ -11,6 +11,7 @@ import sys
 from ..errors import EXIT_USAGE
 from . import common
 from .status import add_repository_args, repo_and_repository, run_files
+from .submit import _positive
 
 
 def _rank(text: str) -> int:
@@ -32,9 +33,9 @@ def add_parser(sub):
                    help="stream the log until the run ends (waits for a run that has not started)")
     p.add_argument("--rank", type=_rank, help="node rank (NODE_RANK) of a multi-node run (default: the lowest)")
     p.add_argument("--head", default="HEAD", help="revision whose history has the run file (default HEAD)")
-    p.add_argument("--poll", type=float, default=10.0,
+    p.add_argument("--poll", type=_positive(float), default=10.0,
                    help="with --follow, seconds between looks at a run that has not started (10)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per platform call (60)")
+    p.add_argument("--timeout", type=_positive(float), default=60.0, help="seconds per platform call (60)")
     add_repository_args(p)
     common.add_repo_arg(p)
     return p
@@ -64,7 +65,7 @@ def run(args) -> int:
                 say(chosen.why)
                 return 1
             say(chosen.why)
-            return show(sub, chosen.run, args.rank, args.follow, max(0.05, args.poll), say)
+            return show(sub, chosen.run, args.rank, args.follow, args.poll, say)
     except PlatformError as e:
         print(f"runrepo logs: error[platform] {e}", file=sys.stderr)
         return 1

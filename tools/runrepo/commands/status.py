@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import EXIT_USAGE
 from . import common
+from .submit import _positive
 
 
 def add_repository_args(p) -> None:
@@ -30,7 +31,7 @@ def add_parser(sub):
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text",
                    help="text: a table; json: every run, for scripts; markdown: the job summary table")
     p.add_argument("--head", default="HEAD", help="the run files of this revision (default HEAD), read from git")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per platform call (60)")
+    p.add_argument("--timeout", type=_positive(float), default=60.0, help="seconds per platform call (60)")
     add_repository_args(p)
     common.add_repo_arg(p)
     return p
@@ -93,6 +94,10 @@ def run(args) -> int:
         seen = live.read_once(who, status.since(git, head, paths), args.timeout, say)
     except PlatformError as e:
         print(f"runrepo status: error[platform] cannot read the platform: {e}", file=sys.stderr)
+        if args.format == "markdown":  # the job summary says why it is empty
+            from ..report.escape import markdown
+
+            print(f"### Run status\n\n**The platform could not be read:** {markdown(str(e))}")
         return 1
     rep = status.status(repo, head, paths, seen, decl)
     sys.stdout.write(report.FORMATS[args.format](rep))
