@@ -36,13 +36,14 @@ def test_single_node_seed(cli, repo, corpus):
         "  - /nemo: v1_14",
         "  - /cluster: r0z0",
         "  - /node: single_node",
-        "  - /model: gpt3_126m",
         "name: nemo-megatron-gpt-124m-gpu-8",
         "data_prefix: [1.0, /your_dataset_path_here/]",
         "name: fused_adam",
     ):
         assert line in text
     assert "devices" not in text and "num_nodes" not in text and "tokenizer" not in text and "wget" not in text
+    assert "/model:" not in text  # gpt3_126m would train 2048-token sequences, not the source's 512
+    assert "    precision: 16\n" in text and "megatron_amp_O2: false" in text  # base.yaml's bf16 + O2 written back
     assert len(text.splitlines()) <= 22
     s = str(seed)
     retired = notes(err, "retired")
@@ -68,10 +69,11 @@ def test_single_node_seed(cli, repo, corpus):
     assert code == 1 and findings[0]["rule"] == "layer-missing"  # refused until the cluster is chosen
     run.write_text(text.replace("/cluster: r0z0", "/cluster: r7z2"))
     code, findings = cli.findings(repo, "runs/experiments/nemo-megatron-gpt-124m-gpu-8.yaml")
-    assert code == 1 and {f["rule"] for f in findings if f["severity"] == "error"} == {"placeholder"}
+    assert code == 1 and {f["rule"] for f in findings if f["severity"] == "error"} == {"placeholder", "batch-divisible"}
     run.write_text(run.read_text().replace("/your_dataset_path_here/", DATA))
     code, findings = cli.findings(repo, "runs/experiments/nemo-megatron-gpt-124m-gpu-8.yaml")
-    assert code == 0 and [f for f in findings if f["severity"] == "error"] == []
+    # the seed's own batch: global 8 over micro 4 x 8 GPUs does not divide (NeMo refuses it too)
+    assert code == 1 and [f["rule"] for f in findings if f["severity"] == "error"] == ["batch-divisible"]
 
 
 def test_multi_node_seed(cli, repo, corpus):
@@ -95,9 +97,11 @@ def test_multi_node_seed(cli, repo, corpus):
         f"{s}:10: retired: `env_variables` as a list of {{key, value}} is retired: now a mapping"
     ]
 
+    assert any("parameters.trainer.num_nodes is 2 in the run" in x for x in attention)
+
     run.write_text(text.replace("/cluster: ???", "/cluster: r9z1").replace("/your_dataset_path_here/", DATA))
     code, findings = cli.findings(repo, "runs/experiments/nemo-megatron-gpt-124m-gpu-16.yaml")
-    assert code == 0 and [f for f in findings if f["severity"] == "error"] == []
+    assert code == 1 and [f["rule"] for f in findings if f["severity"] == "error"] == ["batch-divisible"]
 
 
 @pytest.mark.parametrize(
@@ -179,7 +183,7 @@ command: |
     ):
         assert needle in attention
     assert any("launcher `torchrun`" in x for x in notes(err, "dropped"))
-    assert any("the closest preset is gpt3_1b_improved" in x for x in notes(err, "mapped"))
+    assert any("the closest preset, gpt3_1b_improved, would change" in x for x in notes(err, "kept"))
     assert not list((repo / "runs" / "experiments").glob("my-run.yaml"))  # -o - writes nothing
 
 

@@ -138,6 +138,7 @@ FIELD_TYPES = {
 }
 for cid, (top, needle) in FIELD_TYPES.items():
     also = ("policy-integration",) if cid == "integration-type-unknown" else ()  # policy allows no unknown type either
+    also += ("policy-max-duration",) if cid == "max-duration-string" else ()  # policy fails closed on it too
     case(f"type-{cid}", "wrong-types", run(top=top), "mcli-schema", line=needle, needs=MCLI, also=also)
 NEMO_TYPES = {
     "max-steps-string": ("  trainer:\n    max_steps: many\n", "max_steps"),

@@ -7,7 +7,9 @@ A case is files written into a copy of runs/ and the one finding `runrepo check`
 from __future__ import annotations
 
 import cases_compose  # noqa: F401 - each module appends its cases to CASES
+import cases_numbers  # noqa: F401
 import cases_policy  # noqa: F401
+import cases_secrets  # noqa: F401
 import cases_yaml  # noqa: F401
 from cases_base import CASES, RUN, Big, Case, Link
 from cases_policy import FAKE, RANDOM, WANDB_HEX

@@ -42,6 +42,7 @@ def test_corpus_size_and_categories():
         "package-header",
         "self-missing",
         "secrets",
+        "numbers",
         "policy",
         "policy-file",
     ):

@@ -134,3 +134,67 @@ def test_gpu_hours_of_an_expanded_run():
     assert limits.gpu_hours({"compute": {"gpus": 16}, "scheduling": {}}) is None
     assert limits.gpu_hours({"compute": {"gpus": True}, "scheduling": {"max_duration": 1}}) is None
     assert limits.gpu_hours({"compute": "x", "scheduling": None}) is None
+
+
+
+def test_gpu_hours_reads_numbers_whatever_their_spelling():
+    """512.0 GPUs are 512 GPUs to policy (the schema rules refuse the spelling); the unreadable is None."""
+    assert limits.gpu_hours({"compute": {"gpus": 512.0}, "scheduling": {"max_duration": 24.0}}) == 12288.0
+    for gpus in ("lots", None, float("nan"), float("inf"), -8):
+        assert limits.gpu_hours({"compute": {"gpus": gpus}, "scheduling": {"max_duration": 24.0}}) is None, gpus
+    assert limits.gpu_hours({"compute": {"gpus": 8}, "scheduling": {"max_duration": float("nan")}}) is None
+    assert [limits.number(x) for x in (3, 2.5, float("nan"), float("-inf"), True, "8")] == [
+        3.0,
+        2.5,
+        None,
+        None,
+        None,
+        None,
+    ]
+
+
+class Ctx:
+    """What the policy rules read of a run."""
+
+    def __init__(self, run: dict, policy: str):
+        self.run, self.policy, self.run_file = run, pol.parse(policy), "runs/experiments/x.yaml"
+
+    def get(self, dotted):
+        node = self.run
+        for k in dotted.split("."):
+            node = node.get(k) if isinstance(node, dict) else None
+        return node
+
+    def origin(self, path):
+        return type("O", (), {"file": self.run_file})()
+
+
+LIMITS = "max_gpus_per_run: 128\nmax_gpu_hours_per_run: 3072\nmax_duration_hours: 72\nrequire_max_duration: true\n"
+
+
+def hits(ctx) -> dict:
+    from runrepo.rules import policy as rules
+
+    found = {}
+    for name in ("policy_gpus", "policy_gpu_hours", "policy_max_duration"):
+        for h in getattr(rules, name)(ctx):
+            found[name] = h.message
+    return found
+
+
+def test_policy_rules_fail_closed():
+    """A value policy cannot read is refused, never skipped as unknown; 512.0 GPUs are over 128."""
+    run = {"compute": {"gpus": 512.0}, "scheduling": {"max_duration": 24.0}}
+    got = hits(Ctx(run, LIMITS))
+    assert set(got) == {"policy_gpus", "policy_gpu_hours"}
+    assert got["policy_gpus"].startswith("512 GPUs is over the limit of 128")
+    assert got["policy_gpu_hours"].startswith("512 GPUs x 24 h = 12288 GPU-hours")
+    got = hits(Ctx({"compute": {"gpus": "lots"}, "scheduling": {"max_duration": 24.0}}, LIMITS))
+    assert set(got) == {"policy_gpus"} and "cannot be checked" in got["policy_gpus"]
+    # without a GPU limit, the GPU-hour limit is the one that cannot be checked
+    got = hits(Ctx({"compute": {}, "scheduling": {"max_duration": 24.0}}, "max_gpu_hours_per_run: 3072\n"))
+    assert set(got) == {"policy_gpu_hours"} and "compute.gpus is not set" in got["policy_gpu_hours"]
+    got = hits(Ctx({"compute": {"gpus": 8}, "scheduling": {"max_duration": "long"}}, LIMITS))
+    assert set(got) == {"policy_max_duration"} and "'long', not a positive number" in got["policy_max_duration"]
+    assert hits(Ctx({"compute": {"gpus": 8}, "scheduling": {"max_duration": 24.0}}, LIMITS)) == {}
+    assert hits(Ctx({"compute": {"gpus": "lots"}, "scheduling": {"max_duration": "long"}}, "version: 1\n")) == {}

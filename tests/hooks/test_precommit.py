@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not 
 
 def _env() -> dict:
     env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # `runrepo` for language: system
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # pre-commit's own tools
     env.setdefault("PRE_COMMIT_HOME", str(Path.home() / ".cache" / "pre-commit"))
     env.update(
         GIT_AUTHOR_NAME="t",
@@ -79,6 +80,59 @@ def test_own_config_passes_clean_and_fails_broken_run_on_its_line(tmp_path):
     assert "error[batch-divisible]" in proc.stdout
 
 
+def _fresh_shell_env(home: Path) -> dict:
+    """A new login shell's environment: system PATH only, no virtualenv activated, no runrepo on PATH."""
+    env = {
+        "PATH": os.pathsep.join(p for p in ("/usr/local/bin", "/usr/bin", "/bin") if Path(p).is_dir()),
+        "HOME": str(home),
+        "PRE_COMMIT_HOME": _env()["PRE_COMMIT_HOME"],
+        "LANG": "C.UTF-8",
+    }
+    env.update({k: v for k, v in _env().items() if k.startswith("GIT_")})
+    return env
+
+
+def test_git_commit_runs_the_hook_in_a_fresh_shell(tmp_path):
+    """The README's first command made .venv; `pre-commit install`; then `git commit` in a shell where
+    nothing is activated runs runrepo check from that .venv (it was `Executable runrepo not found`)."""
+    if sys.prefix == sys.base_prefix:
+        pytest.skip("the tests do not run in a virtualenv, so there is no .venv to stand for the README's")
+    repo = project_copy(tmp_path / "p")
+    os.symlink(sys.prefix, repo / ".venv")  # the README's `python3 -m venv .venv && .venv/bin/pip install -e .`
+    proc = pre_commit(repo, "install")
+    assert proc.returncode == 0, proc.stderr
+    env = _fresh_shell_env(tmp_path)
+    assert subprocess.run(["sh", "-c", "command -v runrepo"], env=env, capture_output=True).returncode != 0
+
+    def commit(message: str) -> subprocess.CompletedProcess:
+        subprocess.run(["git", "add", run], cwd=repo, env=env, check=True)
+        proc = subprocess.run(["git", "commit", "-m", message], cwd=repo, env=env, capture_output=True, text=True,
+                              timeout=900)
+        proc.stdout += proc.stderr  # the hook's output reaches either, as git passes it on
+        return proc
+
+    run = "runs/experiments/gpt3-126m-1node.yaml"
+    path = repo / run
+    path.write_text(path.read_text().replace("name: gpt3-126m-1node", "name: gpt3-126m-1node-b"))
+    proc = commit("rename the run")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "not found" not in proc.stdout
+    assert re.search(r"runrepo check\.+Passed", proc.stdout)
+
+    path.write_text(path.read_text().replace("    data:\n", "    global_batch_size: 100\n    data:\n", 1))
+    proc = commit("a batch that does not divide")
+    assert proc.returncode == 1
+    assert f"{run}:{line_of(repo, run, 'global_batch_size: 100')}:" in proc.stdout
+    assert "error[batch-divisible]" in proc.stdout
+
+
+def test_the_hook_script_says_how_to_install_when_nothing_is_there(tmp_path):
+    repo = project_copy(tmp_path / "p")
+    proc = subprocess.run([str(repo / "scripts" / "hooks" / "runrepo-check"), "runs/experiments/gpt3-126m-1node.yaml"],
+                          cwd=repo, env=_fresh_shell_env(tmp_path), capture_output=True, text=True)
+    assert proc.returncode == 2 and "runrepo is not installed" in proc.stderr and "python3 -m venv .venv" in proc.stderr
+
+
 def test_exported_hook_installs_and_runs_for_a_consumer(tmp_path):
     """Another repository uses `.pre-commit-hooks.yaml` (pre-commit pip-installs this package)."""
     if os.environ.get("RUNREPO_SKIP_SLOW"):
@@ -96,6 +150,12 @@ def test_exported_hook_installs_and_runs_for_a_consumer(tmp_path):
     bad.write_text(bad.read_text().replace("name: gpt3-126m-2node", "name: Bad_Name"))
     proc = pre_commit(consumer, "try-repo", str(hook_repo), "runrepo-check", "--all-files")
     assert proc.returncode == 1 and "error[run-name]" in proc.stdout
+    for group in ("nemo", "node", "cluster", "model"):  # a consumer that did not copy the layers (README)
+        shutil.rmtree(consumer / "runs" / group)
+    (consumer / "runs" / "base.yaml").unlink()
+    proc = pre_commit(consumer, "try-repo", str(hook_repo), "runrepo-check", "--all-files")
+    assert proc.returncode == 1 and "error[layer-missing]" in proc.stdout
+    assert "runs/ has no layer groups at all" in proc.stdout
 
 
 def test_a_stray_run_file_is_refused_by_the_hook(tmp_path):

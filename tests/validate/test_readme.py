@@ -18,4 +18,5 @@ def test_readme_rule_table_matches_the_registry():
 
 def test_every_rule_has_doc_and_examples():
     for r in all_rules().values():
-        assert r.doc and r.example and r.fix, r.id
+        assert r.doc, r.id
+        assert r.stage or (r.example and r.fix), r.id  # ids a stage raises (layer-size, ...) may have no example

@@ -25,3 +25,7 @@ class RunrepoError(Exception):
     def __str__(self) -> str:
         where = self.file + (f":{self.line}:{self.col}" if self.line else "")
         return f"{where}: error[{self.rule}] {self.message}" if where else f"error[{self.rule}] {self.message}"
+
+
+# Errors that are about the invocation, not a file's content: exit 2, and never a finding on a line.
+NOT_FINDINGS = ("usage", "git")

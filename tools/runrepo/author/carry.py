@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from . import runfile as rf
+from .fidelity import ABSENT, differences, flatten, same, show
 
 SHAPE = ("num_layers", "hidden_size", "num_attention_heads")
 
@@ -62,67 +63,56 @@ class Carry:
             if key not in ("gpus", "cluster", "gpu_type", "nodes"):
                 self.top.setdefault("compute", {})[key] = value
                 add("kept", at("compute", key), f"compute.{key}")
-        if isinstance(self.data.get("parameters"), dict):
-            _merge(self.params, self.data["parameters"])
-            add("kept", at("parameters"), "parameters as written (on top of runs/nemo/'s full config)")
+        legacy = self.data.get("parameters")
+        if isinstance(legacy, dict) and self.reads_parameters:
+            _merge(self.params, legacy)
+            add("attention", at("parameters"), f"parameters as written; the keys it lacks now come from NeMo "
+                f"{self.nemo_release}'s default config (the source's NeMo used its code defaults for them)")
+        elif isinstance(legacy, dict):
+            add("attention", at("parameters"), "`parameters` is mounted at /mnt/config but the command loads NeMo's "
+                "default config, so NeMo never read it: not carried (move what you meant into the run file)")
 
     def model(self, nemo: str) -> str | None:
-        default = rf.lookup(rf.layer_data(self.source, f"nemo/{nemo}"), "parameters.model", {}) or {}
-        legacy = {k: rf.lookup(self.params, f"model.{k}", default.get(k)) for k in SHAPE}
-        best, best_gap = None, None
+        """A model layer only when every key it sets is what the source ran; else NeMo's defaults and the
+        file's values, naming the closest preset and what it would change."""
+        src = self.src_flat or {}
+        best, best_gap, matches = None, None, []
         for opt in rf.options(self.source, "model"):
-            preset = rf.lookup(rf.layer_data(self.source, f"model/{opt}"), "parameters.model", {}) or {}
-            shape = {k: preset.get(k) for k in SHAPE}
-            if shape == legacy:
-                self.preset_note(opt, preset, default)
-                return opt
-            if all(isinstance(v, int) for v in (*shape.values(), *legacy.values())):
-                gap = abs(
-                    math.log(
-                        shape["num_layers"]
-                        * shape["hidden_size"] ** 2
-                        / (legacy["num_layers"] * legacy["hidden_size"] ** 2)
-                    )
-                )
-                if best_gap is None or gap < best_gap:
-                    best, best_gap = opt, gap
-        self.imp.add(
-            "mapped",
-            self.at("command"),
-            f"model: no preset has this shape ({_shape(legacy)}); NeMo's "
-            f"default config with the overrides above" + (f"; the closest preset is {best}" if best else ""),
-        )
+            preset = flatten(rf.lookup(rf.layer_data(self.source, f"model/{opt}"), "parameters", {}) or {})
+            if self.src_flat is not None and all(same(src.get(p, ABSENT), v) for p, v in preset.items()):
+                matches.append((len(preset), opt))
+            gap = _gap(preset, src)
+            if gap is not None and (best_gap is None or gap < best_gap):
+                best, best_gap = opt, gap
+        shape = _shape({k: src.get(("model", k)) for k in SHAPE})
+        if matches:
+            opt = max(matches)[1]
+            self.imp.add("mapped", self.at("command"), f"model: preset {opt} ({shape}): every key it sets is what "
+                         "the source ran")
+            return opt
+        also = ""
+        if best:
+            preset = flatten(rf.lookup(rf.layer_data(self.source, f"model/{best}"), "parameters", {}) or {})
+            changed = [f"{'.'.join(p)} {show(was)} -> {show(now)}" for p, was, now in differences(src, preset)
+                       if now is not ABSENT]
+            also = f"; the closest preset, {best}, would change " + ", ".join(changed[:6]) + (
+                f" and {len(changed) - 6} more" if len(changed) > 6 else "")
+        self.imp.add("kept", self.at("command"), f"model: NeMo {self.nemo_release}'s default config with the file's "
+                     f"values ({shape}), no model layer{also}")
         return None
 
-    def preset_note(self, opt: str, preset: dict, default: dict) -> None:
-        changed = []
-        for key, value in _flat(preset):
-            before = rf.lookup(self.params, f"model.{key}", rf.lookup(default, key))
-            if before != value:
-                changed.append(f"model.{key} {before} -> {value}")
-        also = (
-            (
-                "; it also sets "
-                + ", ".join(changed[:8])
-                + (" ..." if len(changed) > 8 else "")
-                + f": drop `- /model: {opt}` to train NeMo's defaults instead"
-            )
-            if changed
-            else ""
-        )
-        self.imp.add("mapped", self.at("command"), f"model: preset {opt} has this shape ({_shape(preset)}){also}")
+
+def _gap(preset: dict, src: dict) -> float | None:
+    """How far a preset's size is from the source's (layers x hidden^2, on a log scale)."""
+    keys = [("model", "num_layers"), ("model", "hidden_size")]
+    vals = [preset.get(k) for k in keys] + [src.get(k) for k in keys]
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in vals):
+        return None
+    return abs(math.log(vals[0] * vals[1] ** 2 / (vals[2] * vals[3] ** 2)))
 
 
 def _shape(m: dict) -> str:
     return f"{m.get('num_layers')} layers, hidden {m.get('hidden_size')}, {m.get('num_attention_heads')} heads"
-
-
-def _flat(tree: dict, prefix: str = ""):
-    for k, v in tree.items():
-        if isinstance(v, dict):
-            yield from _flat(v, f"{prefix}{k}.")
-        else:
-            yield f"{prefix}{k}", v
 
 
 def _merge(into: dict, other: dict) -> None:

@@ -3,8 +3,10 @@
 Every field of the legacy file ends up in one of four places, each reported with its line:
 mapped (a layer or a run-file key now says it), kept (copied verbatim into the run file),
 dropped (the layers do it differently; says why), attention (the author must decide: a
-placeholder, an unknown cluster, a launch that did not do what it seemed to). Placeholders are
-written as they were, so `runrepo check` refuses the file until they are filled in.
+placeholder, an unknown cluster, a launch that did not do what it seemed to, a setting that
+still differs from what the source ran). Placeholders are written as they were, so `runrepo
+check` refuses the file until they are filled in. The run file trains what the source trained:
+fidelity.py writes back every value a layer would change (and says what it could not).
 A file that is not a NeMo Megatron GPT run is reported field by field and nothing is written.
 """
 
@@ -20,9 +22,11 @@ from ..compose.resolve import ORDER
 from ..errors import RunrepoError
 from ..releases import NEMO_IMAGE, image_tag, release_of
 from ..rules.platform import PLACEHOLDERS
+from . import fidelity
 from . import runfile as rf
 from .carry import Carry
 from .command import SCRIPT, line_of, read
+from .fidelity import Keep
 
 RETIRED = {
     "run_name": "name",
@@ -110,7 +114,7 @@ def import_legacy(path: Path, repo: Path, label: str | None = None) -> Imported:
     return imp
 
 
-class _Builder(Carry):
+class _Builder(Carry, Keep):
     """One legacy file -> RunSpec, noting where each field went."""
 
     def __init__(self, imp, source, data, pos, raw_lines, label, at):
@@ -127,6 +131,13 @@ class _Builder(Carry):
         self.compute = dict(compute)
         self.top: dict = {}
         self.params: dict = {}
+        self.overrides: list[tuple[tuple, object, bool]] = []  # (path, value, deleted) as the source applied them
+        self.override_lines: dict[tuple, int] = {}
+        self.noted: set[tuple] = set()  # parameter paths an attention note already covers
+        self.nemo_release, self.defaults, self.gpn = "", {}, 8
+        self.reads_parameters = False  # the command loads the mounted `parameters`, not NeMo's default config
+        self.src_raw: dict = {}
+        self.src_flat: dict | None = None
 
     def c(self, key: str):
         """A compute field, modern spelling first, then the retired top-level one."""
@@ -148,10 +159,12 @@ class _Builder(Carry):
             add("mapped", line, f"name: {imp.name}")
         nemo = self.nemo_option()
         cluster, gpn = self.cluster()
+        self.gpn = gpn
         nodes = self.nodes(gpn)
         node = "single_node" if nodes == 1 else "multi_node"
         launch = self.launch(gpn, nodes)
         self.rest(node)
+        self.source_settings()
         model = self.model(nemo)
         spec = rf.RunSpec(
             name=imp.name,
@@ -171,14 +184,30 @@ class _Builder(Carry):
             else "runrepo import: choose one of " + ", ".join(rf.options(self.source, "cluster")),
         )
         add("mapped", self.at("command"), f"launch: the {node} profile ({launch})")
+        self.keep_effective(spec)
         imp.text = rf.text(spec)
+
+    def source_settings(self) -> None:
+        """The NeMo config the source ran (its release's defaults, `parameters` when read, the overrides)."""
+        legacy = self.data.get("parameters") if self.reads_parameters else None
+        self.src_raw = fidelity.source_config(self.defaults, legacy if isinstance(legacy, dict) else None,
+                                              self.overrides)
+        self.src_flat = fidelity.resolved_source(self.src_raw, self.label)
+        if self.src_flat is None:
+            self.imp.add("attention", self.at("command") or 1, "the source's NeMo config does not resolve (an "
+                         "interpolation in an override?): the run file could not be compared with it")
+        self.src_raw = fidelity.flatten(self.src_raw)
 
     def nemo_option(self) -> str:
         image, line = self.data.get("image"), self.at("image")
         newest = rf.nemo_options(self.source)[-1]
         release = release_of(image) if isinstance(image, str) else None
         opt = rf.nemo_for_release(self.source, release) if release else None
+        self.nemo_release = release or ""
+        self.defaults = rf.layer_data(self.source, f"nemo/{opt or newest}").get("parameters") or {}
         if opt is None:
+            self.nemo_release = str((rf.layer_data(self.source, f"nemo/{newest}").get("runrepo") or {}).get(
+                "nemo_release", newest))
             self.imp.add(
                 "attention",
                 line,
@@ -245,6 +274,8 @@ class _Builder(Carry):
         if command is not None and not isinstance(command, str):
             imp.add("attention", line0, "`command` is not a string; ignored")
         launch = read(command if isinstance(command, str) else "")
+        names = [f.split("=", 1)[-1] for f in launch.config_flags if f.startswith(("--config-name", "-cn"))]
+        self.reads_parameters = any(n.removesuffix(".yaml") == "parameters" for n in names)
         where = lambda needle: line_of(self.raw, needle, line0)  # noqa: E731
         for flag in launch.config_flags:
             imp.add(
@@ -288,7 +319,11 @@ class _Builder(Carry):
         if o.error:
             add("attention", line, f"override `{o.text}` does not parse as a Hydra override ({o.error}); not carried")
             return
+        path = tuple(o.key.split("."))
+        self.overrides.append((path, o.value, o.kind == "delete"))
+        self.override_lines[path] = line
         if o.kind == "delete":
+            self.noted.add(path)
             add("attention", line, f"override `{o.text}` deletes a key: a run file cannot; set it to null if meant")
             return
         if o.key in DERIVED:
@@ -296,6 +331,7 @@ class _Builder(Carry):
             if o.value == want:
                 add("dropped", line, f"`{o.text}`: derived by the layers ({DERIVED[o.key]}: {want})")
             else:
+                self.noted.add(path)
                 add(
                     "attention",
                     line,
@@ -304,6 +340,7 @@ class _Builder(Carry):
                 )
             return
         if isinstance(o.value, str) and not o.value.startswith("/") and o.value in downloads:
+            self.noted.add(path)
             add(
                 "attention",
                 line,

@@ -88,8 +88,12 @@ def sanitize(name: str) -> str:
 def check_choice(source: TreeSource, group: str, value: str, flag: str) -> None:
     choices = nemo_options(source) if group == "nemo" else options(source, group)
     if value not in choices:
+        from ..compose.choices import closest
+
         listed = ", ".join(choices) or f"(none: runs/{group}/ is empty)"
-        raise RunrepoError("usage", f"{flag} {value!r} is not one of runs/{group}/: {listed}")
+        hint = closest(value, choices)
+        raise RunrepoError("usage", f"{flag} {value!r} is not one of runs/{group}/: {listed}"
+                           + (f"; did you mean {hint!r}?" if hint else ""))
 
 
 @dataclass

@@ -11,8 +11,9 @@ from . import common
 def add_parser(sub):
     p = sub.add_parser("changes", help="classify the runs touched by a git range")
     p.add_argument("--base", required=True, help="base revision (all zeros: everything at head is new)")
-    p.add_argument("--head", default="HEAD")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--head", default="HEAD", help="head revision (default HEAD)")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text: one line per run (default); json: everything, for scripts")
     common.add_repo_arg(p)
     return p
 

@@ -14,7 +14,13 @@ def add_parser(sub):
     p = sub.add_parser("check", help="validate run files (and every run that uses a changed shared layer)")
     p.add_argument("paths", nargs="*", help="files under runs/ (a shared layer checks its dependent runs)")
     p.add_argument("--all", action="store_true", help="check every run under runs/experiments/")
-    p.add_argument("--format", choices=sorted(REPORTERS), default="text")
+    p.add_argument(
+        "--format",
+        choices=sorted(REPORTERS),
+        default="text",
+        help="text: `file:line:col: severity[rule] message` (default); json: every finding, for scripts; "
+        "github: GitHub Actions annotations on the pull request's lines",
+    )
     p.add_argument("--strict", action="store_true", help="warnings fail too")
     common.add_repo_arg(p)
     return p
@@ -34,5 +40,10 @@ def run(args) -> int:
     from ..check import check
 
     findings, results = check(source, names, common.policy(source), strays)
-    sys.stdout.write(REPORTERS[args.format](findings, len(results)))
+    out = REPORTERS[args.format](findings, len(results))
+    if args.format == "text":
+        from ..report.colour import paint_findings
+
+        out = paint_findings(out, sys.stdout)
+    sys.stdout.write(out)
     return exit_code(findings, args.strict)

@@ -19,7 +19,8 @@ _ROWS = (("weights", "weights"), ("gradients", "gradients"), ("optimizer_state",
 def add_parser(sub):
     p = sub.add_parser("explain", help="parallel layout, parameter count, per-GPU memory and GPU-hours of a run")
     p.add_argument("path", help="a run file under runs/experiments/")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text: for reading (default); json: every figure, for scripts")
     common.add_repo_arg(p)
     return p
 

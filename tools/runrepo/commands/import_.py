@@ -51,7 +51,7 @@ def run(args) -> int:
         f"; {attention} item(s) need your attention (check refuses the file until they are fixed)" if attention else ""
     )
     print(
-        f"wrote {where}: {imp.count('mapped')} mapped, {imp.count('kept')} kept verbatim, "
+        f"wrote {where}: {imp.count('mapped')} mapped, {imp.count('kept')} kept as the source had it, "
         f"{imp.count('dropped')} dropped{tail}",
         file=sys.stderr,
     )

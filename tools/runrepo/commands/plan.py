@@ -16,7 +16,13 @@ def add_parser(sub):
     p = sub.add_parser("plan", help="show what merging a git range will submit (diffs, GPUs, GPU-hours, findings)")
     p.add_argument("--base", required=True, help="base revision, e.g. origin/main (compared at the merge base)")
     p.add_argument("--head", default="HEAD", help="head revision (default HEAD); read from git, not the working tree")
-    p.add_argument("--format", choices=("markdown", "json", "text"), default="text")
+    p.add_argument(
+        "--format",
+        choices=("markdown", "json", "text"),
+        default="text",
+        help="text: everything, for a terminal (default); markdown: the pull-request comment, within "
+        "GitHub's size limit; json: everything, for scripts",
+    )
     p.add_argument("--output", "-o", help="write here instead of standard output")
     p.add_argument("--platform", action=argparse.BooleanOptionalAction, default=None,
                    help="also read the platform (read-only): the live runs merging would stop, or run beside "

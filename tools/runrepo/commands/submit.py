@@ -38,7 +38,7 @@ def add_parser(sub):
                         "recorded on the platform got to")
     p.add_argument("--fallback-base", help="with --base auto: the base when the platform has no earlier "
                                            "submission from this history (the workflow passes the push's 'before')")
-    p.add_argument("--head", default="HEAD")
+    p.add_argument("--head", default="HEAD", help="head revision (default HEAD)")
     p.add_argument("--dry-run", action="store_true",
                    help="print the runs that would be created (YAML) and write nothing anywhere")
     p.add_argument("--format", choices=("text", "json", "github"), default="text",

@@ -13,6 +13,7 @@ the data equals what OmegaConf.load would give; the Hydra parity tests prove it.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -178,9 +179,12 @@ def _convert(node, path: Path_, pos: dict, seen: set, file: str, counter: list, 
         if build is None:
             raise RunrepoError("yaml-tag", f"YAML tag {node.tag} is not allowed", file, *at)
         try:
-            return build(node)
+            value = build(node)
         except (ValueError, yaml.YAMLError):
             raise RunrepoError("yaml-tag", f"cannot read {node.value!r} as {node.tag}", file, *at) from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise RunrepoError("yaml-number", _not_finite(node.value, value), file, *_mark(node))
+        return value
     if isinstance(node, yaml.SequenceNode):
         if node.tag != "tag:yaml.org,2002:seq":
             raise RunrepoError("yaml-tag", f"YAML tag {node.tag} is not allowed", file, *at)
@@ -212,6 +216,16 @@ def _convert(node, path: Path_, pos: dict, seen: set, file: str, counter: list, 
         pos[path + (key,)] = where
         out[key] = _convert(value_node, path + (key,), pos, seen, file, counter, where)
     return out
+
+
+def _mark(node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _not_finite(text: str, value: float) -> str:
+    """NaN and infinities are not JSON: the platform's API refuses them, NeMo would train on them."""
+    what = "NaN" if math.isnan(value) else "infinite" if text.lower().lstrip("+-.") == "inf" else "too large (infinite)"
+    return f"{text[:40]!r} is {what}: NaN and infinities cannot be submitted (they are not JSON); write a finite number"
 
 
 def read_text(path: Path, file: str) -> str:

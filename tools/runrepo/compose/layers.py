@@ -8,6 +8,7 @@ from pathlib import Path
 from ..errors import RunrepoError
 from ..git import Git
 from . import gate
+from .choices import hint
 
 RUNS = "runs"
 
@@ -40,6 +41,8 @@ class TreeSource:
                 hit = gate.load_layer(self.runs_dir, name, self.repo_root, str(cited_by) if cited_by else "")
             except RunrepoError as e:
                 hit = e
+                if e.rule == "layer-missing" and e.message.startswith("no such layer"):
+                    hit = RunrepoError(e.rule, e.message + hint(name, self.names()), e.file, e.line, e.col)
             self._cache[name] = hit
         if isinstance(hit, RunrepoError):
             if cited_by and hit.rule in ("layer-missing", "layer-escape"):
@@ -134,7 +137,8 @@ class GitSource(TreeSource):
             raise RunrepoError("layer-escape", f"config name {name!r} leaves runs/ or is not a plain path", *where)
         entry = self._tree.get(file)
         if entry is None:
-            raise RunrepoError("layer-missing", f"no such layer {name!r} ({file}) at {self.rev}", *where)
+            raise RunrepoError("layer-missing", f"no such layer {name!r} ({file}) at {self.rev}{hint(name, self.names())}",
+                               *where)
         mode, sha = entry
         if mode == "120000":
             raise RunrepoError("layer-escape", f"{file} is a symlink; layers must be regular files", *where)

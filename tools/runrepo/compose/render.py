@@ -47,19 +47,20 @@ def digest(resolved: Resolved) -> str:
     return "sha256:" + hashlib.sha256(canon.encode()).hexdigest()
 
 
-def with_metadata(resolved: Resolved, **extra: str) -> dict:
+def with_metadata(resolved: Resolved, *, with_digest: bool = True, **extra: str) -> dict:
     """The run as submitted: its metadata names the file it came from and its digest."""
     run = dict(resolved.run)
     meta = dict(run.get("metadata") or {})
     meta["runrepo_path"] = resolved.composed.run
-    meta["runrepo_digest"] = digest(resolved)
+    if with_digest:  # a plan's diff leaves it out: it changes with any change, and says nothing a reviewer reads
+        meta["runrepo_digest"] = digest(resolved)
     meta.update({f"runrepo_{k}": v for k, v in extra.items() if v})
     run["metadata"] = meta
     return run
 
 
-def render(resolved: Resolved) -> str:
-    return dump(with_metadata(resolved))
+def render(resolved: Resolved, with_digest: bool = True) -> str:
+    return dump(with_metadata(resolved, with_digest=with_digest))
 
 
 def annotate(resolved: Resolved) -> str:

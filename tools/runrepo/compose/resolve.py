@@ -53,9 +53,21 @@ def _multiply(*xs):
     return out
 
 
+def _finite(fn):
+    """A computed NaN or infinity fails like the gate refuses a written one: they are not JSON."""
+
+    def call(*xs):
+        out = fn(*xs)
+        if isinstance(out, float) and not math.isfinite(out):
+            raise OverflowError(f"the result is {out}: NaN and infinities cannot be submitted")
+        return out
+
+    return call
+
+
 RESOLVERS = {
-    "multiply": _multiply,
-    "sum": lambda *xs: sum(_num(x) for x in xs),
+    "multiply": _finite(_multiply),
+    "sum": _finite(lambda *xs: sum(_num(x) for x in xs)),
     "divide_ceil": lambda a, b: int(math.ceil(_num(a) / _num(b))),
     "divide_floor": lambda a, b: int(math.floor(_num(a) / _num(b))),
 }
@@ -239,3 +251,9 @@ def resolve(composed: Composed) -> Resolved:
     run = {k: top[k] for k in ORDER if k in top}
     run.update({k: v for k, v in top.items() if k not in run})
     return Resolved(run=run, tool=tool if isinstance(tool, dict) else {}, composed=composed, derived=derived)
+
+
+def resolve_parameters(params: dict, file: str = "") -> dict:
+    """A NeMo config resolved as step 3 resolves `parameters` (itself as root, NeMo's resolvers), for a
+    config that no composition produced: `runrepo import` compares what a hand-written run ran."""
+    return _plain(params, Composed(run=file, data={}, prov={}), ("parameters",))

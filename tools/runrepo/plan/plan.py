@@ -9,7 +9,7 @@ action is changes.decide's, the same decision `submit` acts on.
 from __future__ import annotations
 
 import difflib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..changes.decide import DELETED, SKIP, SUBMIT
@@ -46,6 +46,7 @@ class RunPlan:
     # and rendering 2 x 1,000 expanded runs to YAML would dominate a large plan.
     make_diff: object = field(default=None, repr=False, compare=False)
     diff_text: str | None = field(default=None, repr=False, compare=False)
+    sides: tuple | None = field(default=None, repr=False, compare=False)  # (base run, head run): plan/group.py
 
     @property
     def diff(self) -> str:
@@ -76,7 +77,8 @@ class RunPlan:
         return len(self.findings) - self.errors
 
     def as_dict(self) -> dict:
-        d = {k: v for k, v in asdict(self).items() if k not in ("make_diff", "diff_text")}
+        light = replace(self, make_diff=None, sides=None)  # asdict would deep-copy both expanded runs
+        d = {k: v for k, v in asdict(light).items() if k not in ("make_diff", "diff_text", "sides")}
         d.update(diff=self.diff, submitted=self.submitted, gpu_hours=self.gpu_hours, errors=self.errors, warnings=self.warnings)
         return d
 
@@ -170,7 +172,7 @@ def _diff_text(ev: Evaluated):
 
     def side(resolved, findings, rev: str) -> str:
         if resolved is not None:
-            return render(resolved)
+            return render(resolved, with_digest=False)
         why = "; ".join(str(f) for f in findings if f.severity == ERROR) or "it does not compose"
         return f"# does not compose at {rev[:12]}: {why}\n"
 
@@ -197,6 +199,7 @@ def plan(repo: Path | str, base: str, head: str = "HEAD") -> Plan:
         if shown is not None:
             _numbers(rp, shown.run)
         rp.make_diff = _diff_text(e)
+        rp.sides = (e.base.run, e.head.run) if e.base is not None and e.head is not None else None
         if e.head is not None:
             try:
                 rp.memory = estimate_run(e.head.run, e.head.tool)

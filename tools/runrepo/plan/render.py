@@ -14,6 +14,7 @@ from ..git import EMPTY_TREE
 from ..report.escape import markdown as esc
 from ..report.escape import markdown_code as code
 from ..report.escape import markdown_fence as fence
+from .group import before, groups
 from .live import live_block, live_cell, live_lines
 from .plan import Plan, RunPlan
 
@@ -65,6 +66,14 @@ def findings_cell(r: RunPlan) -> str:
     return ("**" + ", ".join(parts) + "**") if r.errors else ", ".join(parts)
 
 
+def changed(r: RunPlan, key: str, show, arrow: str = " &rarr; ", was: dict | None = None) -> str:
+    """A table cell: the value at head, or `before -> after` when the base had another."""
+    now = getattr(r, key)
+    was = before(r) if was is None else was
+    old = was.get(key, now)
+    return f"{show(old)}{arrow}{show(now)}" if was and old != now else show(now)
+
+
 def _sha(sha: str) -> str:
     return "(empty tree)" if not sha or sha == EMPTY_TREE else sha[:7]
 
@@ -106,15 +115,16 @@ def table(p: Plan, compact: bool = False) -> list[str]:
         if r.old_path:
             name = f"{code(short(r.old_path))} &rarr; {name}"
         label = (f"**{r.label}**" if r.submitted else r.label) + live_cell(r)
+        was = before(r)
         cells = [
             name,
             label,
-            esc(str(r.cluster or "-")),
-            esc(str(r.gpu_type or "-")),
-            num(r.nodes),
-            num(r.gpus),
-            num(r.max_duration),
-            num(r.gpu_hours),
+            changed(r, "cluster", lambda v: esc(str(v or "-")), was=was),
+            changed(r, "gpu_type", lambda v: esc(str(v or "-")), was=was),
+            changed(r, "nodes", num, was=was),
+            changed(r, "gpus", num, was=was),
+            changed(r, "max_duration", num, was=was),
+            changed(r, "gpu_hours", num, was=was),
         ]
         cells += [memory_cell(r.memory, compact)] if mem else []
         cells += [findings_cell(r)]
@@ -161,15 +171,35 @@ def findings_block(p: Plan) -> list[str]:
     return lines
 
 
-def diff_block(r: RunPlan, room: int, open_: bool, base: str = "<base>") -> str | None:
-    """One run's diff in <details>, cut to `room` characters with a visible note; None if it cannot fit."""
+def _folded(members: list[RunPlan], room: int) -> str:
+    """The runs sharing a diff, folded in their own <details>, cut to about `room` characters."""
+    lines, used = [], 0
+    for i, m in enumerate(members):
+        line = f"- {code(m.path)}: {esc(m.label)}"
+        if used + size(line) > room:
+            lines.append(f"- _... and {len(members) - i} more: `runrepo plan --format text` lists them all_")
+            break
+        lines.append(line)
+        used += size(line) + 1
+    return f"<details><summary>the {len(members)} runs</summary>\n\n" + "\n".join(lines) + "\n\n</details>\n\n"
+
+
+def diff_block(r: RunPlan, room: int, open_: bool, base: str = "<base>", members: list | None = None) -> str | None:
+    """One diff in <details>, cut to `room` characters with a visible note; None if it cannot fit.
+    With `members` (runs that change the same way as `r`), shown once for all of them, the list folded."""
     if room < DIFF_MIN_CHARS:
         return None
     lines = r.diff.splitlines(keepends=True)
     added = sum(1 for x in lines if x.startswith("+") and not x.startswith("+++"))
     removed = sum(1 for x in lines if x.startswith("-") and not x.startswith("---"))
-    summary = f"<summary><code>{esc(r.path)}</code>: {esc(r.label)} (+{added} &minus;{removed})</summary>"
-    head, foot = f"<details{' open' if open_ else ''}>{summary}\n\n", "\n\n</details>\n"
+    if members and len(members) > 1:
+        summary = (f"<summary>The same change in {len(members)} runs (+{added} &minus;{removed}), shown for "
+                   f"<code>{esc(r.path)}</code></summary>")
+        folded = _folded(members, max(200, room // 3))
+    else:
+        summary = f"<summary><code>{esc(r.path)}</code>: {esc(r.label)} (+{added} &minus;{removed})</summary>"
+        folded = ""
+    head, foot = f"<details{' open' if open_ else ''}>{summary}\n\n{folded}", "\n\n</details>\n"
     if not lines:
         return head + "_The expanded run is identical at base and head._" + foot
     keep = lines[:DIFF_MAX_LINES]
@@ -221,16 +251,17 @@ def markdown(p: Plan, limit: int = LIMIT) -> str:
         if shown < len(flist):
             out.append(f"- _{len(flist) - shown} more finding(s) not shown: run `runrepo check --all`._")
         out.append("")
-    with_diff = [r for r in p.runs if r.action != "deleted" or r.diff]
+    with_diff = groups([r for r in p.runs if r.action != "deleted" or r.diff])
     if with_diff:
         out += ["#### Expanded runs: diff base &rarr; head", ""]
         used = size("\n".join(out)) + 1
         dropped = 0
-        for i, r in enumerate(with_diff):
+        for i, members in enumerate(with_diff):
             if limit - used - TAIL_RESERVE < 400:  # full: the rest are not even rendered
                 dropped += len(with_diff) - i
                 break
-            block = diff_block(r, limit - used - TAIL_RESERVE, open_=len(with_diff) == 1, base=_sha(p.base))
+            block = diff_block(members[0], limit - used - TAIL_RESERVE, open_=len(with_diff) == 1,
+                               base=_sha(p.base), members=members)
             if block is None:
                 dropped += 1
                 continue
@@ -245,26 +276,45 @@ def markdown(p: Plan, limit: int = LIMIT) -> str:
     return "\n".join(out + tail) + "\n"
 
 
+def _text_table(p: Plan) -> list[str]:
+    """Columns as wide as their widest cell; a changed value reads `before -> after`."""
+    rows = [("RUN", "ACTION", "CLUSTER", "GPU TYPE", "NODES", "GPUS", "MAX H", "GPU-H")]
+    for r in p.runs:
+        was = before(r)
+        rows.append((
+            f"{r.old_path} -> {r.path}" if r.old_path else r.path,
+            r.label,
+            changed(r, "cluster", lambda v: str(v or "-"), " -> ", was),
+            changed(r, "gpu_type", lambda v: str(v or "-"), " -> ", was),
+            changed(r, "nodes", num, " -> ", was),
+            changed(r, "gpus", num, " -> ", was),
+            changed(r, "max_duration", num, " -> ", was),
+            changed(r, "gpu_hours", num, " -> ", was),
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+            .rstrip() for row in rows]
+
+
 def text(p: Plan) -> str:
-    """For a terminal: no limits, nothing cut."""
+    """For a terminal: no limits, nothing cut; a diff shared by several runs is printed once."""
     t = p.totals
     out = [f"base {_sha(p.base)} {p.base_subject}", f"head {_sha(p.head)} {p.head_subject}", ""]
-    width = max((len(r.path) + (len(r.old_path) + 4 if r.old_path else 0) for r in p.runs), default=10)
-    hdr = f"{'RUN':<{width}}  {'ACTION':<27} {'CLUSTER':<8} {'GPU TYPE':<10} {'NODES':>5} {'GPUS':>5} {'MAX H':>6} {'GPU-H':>8}"
-    out.append(hdr)
-    for r in p.runs:
-        name = f"{r.old_path} -> {r.path}" if r.old_path else r.path
-        out.append(
-            f"{name:<{width}}  {r.label:<27} {str(r.cluster or '-'):<8} {str(r.gpu_type or '-'):<10} "
-            f"{num(r.nodes):>5} {num(r.gpus):>5} {num(r.max_duration):>6} {num(r.gpu_hours):>8}"
-        )
+    out += _text_table(p)
     out.append(
         f"total to submit: {t.runs} run(s), {t.gpus} GPUs, {num(t.gpu_hours)} GPU-hours"
         + (f" ({t.unbounded} without max_duration)" if t.unbounded else "")
     )
+    shared = {id(r): members for members in groups(p.runs) for r in members if len(members) > 1}
     for r in p.runs:
         out += ["", f"== {r.path}: {r.label}: {r.reason}", *live_lines(r)]
         out += [str(f) for f in r.findings]
+        members = shared.get(id(r))
+        if members and members[0] is not r:
+            out.append(f"(the same change as {members[0].path}, shown there)")
+            continue
+        if members:
+            out.append(f"the same change in {len(members)} runs: " + ", ".join(m.path for m in members))
         out.append(r.diff.rstrip("\n") if r.diff else "(expanded run identical at base and head)")
     out += [str(f) for f in p.shared_findings + p.pr_findings]
     out += [f"platform: {p.platform}"] if p.platform else []

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..findings import ERROR, WARNING, Finding
 from ..releases import in_range
 
-FAMILIES = ("schema", "world", "batch", "parallel", "moe", "data", "platform", "nemo", "memory", "policy", "secrets")
+FAMILIES = ("pipeline", "schema", "world", "batch", "parallel", "moe", "data", "platform", "nemo", "memory", "policy", "secrets")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Rule:
     before: str | None = None  # first release it no longer applies to
     example: str = ""  # run-file fragment that fails the rule
     fix: str = ""  # the same fragment, fixed
+    stage: str = ""  # set for ids the pipeline raises itself (gate, compose, ...): no check to run
 
     def applies(self, release: str | None) -> bool:
         return in_range(release, self.since, self.before)
@@ -63,6 +64,18 @@ def rule(id: str, doc: str, severity: str = ERROR, since=None, before=None, exam
     return register
 
 
+def raised(id: str, stage: str, doc: str, example: str = "", fix: str = "") -> None:
+    """Register an id that a pipeline stage raises (the gate's yaml-syntax, compose's layer-missing, ...),
+    so that `runrepo rules ID` explains every id a finding can carry."""
+    if id in REGISTRY:
+        raise ValueError(f"rule {id} registered twice")
+    REGISTRY[id] = Rule(id, ERROR, doc, _no_check, stage, example=example.strip(), fix=fix.strip(), stage=stage)
+
+
+def _no_check(ctx):
+    return ()
+
+
 def all_rules() -> dict[str, Rule]:
     for family in FAMILIES:
         try:
@@ -77,7 +90,7 @@ def run_rules(ctx, only: Iterable[str] | None = None) -> list[Finding]:
     """Apply every registered rule that fits the run's release; a rule's crash is a finding too."""
     out: list[Finding] = []
     for r in all_rules().values():
-        if only is not None and r.id not in only:
+        if r.stage or (only is not None and r.id not in only):
             continue
         if not r.applies(ctx.release):
             continue
@@ -93,4 +106,4 @@ def run_rules(ctx, only: Iterable[str] | None = None) -> list[Finding]:
     return out
 
 
-__all__ = ["ERROR", "WARNING", "Hit", "Rule", "REGISTRY", "rule", "all_rules", "run_rules"]
+__all__ = ["ERROR", "WARNING", "Hit", "Rule", "REGISTRY", "rule", "raised", "all_rules", "run_rules"]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from . import Hit, rule
+from .suggest import divisors, nearest_multiples, one_of
+
+M = ("parameters", "model")
 
 
 @rule(
@@ -16,11 +19,19 @@ def batch_divisible(ctx):
     if gbs is None or mbs is None or dp is None or mbs <= 0:
         return
     if gbs % (mbs * dp):
+        g, m = M + ("global_batch_size",), M + ("micro_batch_size",)
+        blamed = ctx.blame(g, m)
+        step = mbs * dp
+        fix = f"nearest valid global_batch_size: {nearest_multiples(gbs, step)}"
+        if blamed != g and gbs % dp == 0:
+            fix = f"valid micro_batch_size ∈ {one_of(divisors(gbs // dp, 32))} (global_batch_size / DP {dp}), or " + fix
+        elif blamed != g:
+            fix += f" (global_batch_size {gbs} is not a multiple of DP {dp}: no micro_batch_size can fix it)"
         yield Hit(
-            ("parameters", "model", "global_batch_size"),
-            f"global_batch_size={gbs} is not divisible by micro_batch_size={mbs} "
-            f"({ctx.where('parameters.model.micro_batch_size')}) x data-parallel size {dp} = {mbs * dp}; "
-            f"nearest valid: {max(mbs * dp, gbs // (mbs * dp) * mbs * dp)} or {(gbs // (mbs * dp) + 1) * mbs * dp}",
+            blamed,
+            f"global_batch_size={gbs}{ctx.at(g, blamed)} is not divisible by micro_batch_size={mbs}"
+            f"{ctx.at(m, blamed)} x data-parallel size {dp} = {step} (world {ctx.world_size} / TP {ctx.tp} x PP "
+            f"{ctx.pp} x CP {ctx.cp}); {fix}",
         )
 
 
@@ -45,15 +56,18 @@ def rampup_batch_size(ctx):
         return
     start, inc, samples = ramp
     gbs, mbs, dp = ctx.int_p("model.global_batch_size"), ctx.int_p("model.micro_batch_size"), ctx.dp
+    g = M + ("global_batch_size",)
     if start <= 0 or inc <= 0 or samples < 0:
         yield Hit(path, f"rampup_batch_size {ramp}: start and increment must be positive, samples non-negative")
     elif gbs is not None and start > gbs:
-        yield Hit(path, f"rampup_batch_size {ramp}: start {start} is above global_batch_size={gbs} "
-                        f"({ctx.where('parameters.model.global_batch_size')}); the ramp-up only grows")
+        blamed = ctx.blame(path, g)
+        yield Hit(blamed, f"rampup_batch_size {ramp}{ctx.at(path, blamed)}: start {start} is above global_batch_size="
+                          f"{gbs}{ctx.at(g, blamed)}; the ramp-up only grows")
     elif gbs is not None and (gbs - start) % inc:
+        blamed = ctx.blame(path, g)
         yield Hit(
-            path,
-            f"rampup_batch_size {ramp}: global_batch_size={gbs} ({ctx.where('parameters.model.global_batch_size')}) "
+            blamed,
+            f"rampup_batch_size {ramp}{ctx.at(path, blamed)}: global_batch_size={gbs}{ctx.at(g, blamed)} "
             f"- start {start} = {gbs - start} is not a multiple of the increment {inc}; the ramp-up calculator asserts",
         )
     elif mbs and dp and (start % (mbs * dp) or inc % (mbs * dp)):

@@ -73,6 +73,17 @@ class RunCtx:
         o = self.origin(keys)
         return f"{o.file}:{o.line}" if o.line else o.file
 
+    def blame(self, *paths) -> tuple:
+        """Of values that conflict, the one the run file under check sets (the line its author edited),
+        else the first: a finding belongs on the line that can be changed for this run alone."""
+        keys = [tuple(p.split(".")) if isinstance(p, str) else tuple(p) for p in paths]
+        return next((k for k in keys if self.origin(k).file == self.run_file), keys[0])
+
+    def at(self, path, blamed) -> str:
+        """` (file:line)` of `path` for a message, or '' when `path` is the blamed value (the finding's line)."""
+        keys = tuple(path.split(".")) if isinstance(path, str) else tuple(path)
+        return "" if keys == tuple(blamed) else f" ({self.where(keys)})"
+
     # Parallel layout, read once; None when a value is missing or not an integer.
     @property
     def world_size(self):

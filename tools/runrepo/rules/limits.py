@@ -6,6 +6,7 @@ Pure functions over a parsed policy (validate.policy.load) and expanded runs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -24,15 +25,23 @@ def approval(policy: dict, run_file: str) -> dict | None:
 
 
 def number(value) -> float | None:
-    return float(value) if isinstance(value, _NUM) and not isinstance(value, bool) else None
+    """A finite number for policy arithmetic, whatever its YAML type (512.0 counts as 512 GPUs:
+    the schema rules refuse the spelling, the limits still apply); None for anything else."""
+    if isinstance(value, _NUM) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def gpu_hours(run: dict) -> float | None:
-    """compute.gpus x scheduling.max_duration (hours) of an expanded run; None when unbounded/unknown."""
+    """compute.gpus x scheduling.max_duration (hours) of an expanded run.
+
+    None when there is no bound (no max_duration) or either value is not a finite number: callers
+    treat None as unbounded, so a value policy cannot read never passes as small (fail closed).
+    """
     compute = run.get("compute") if isinstance(run.get("compute"), dict) else {}
     sched = run.get("scheduling") if isinstance(run.get("scheduling"), dict) else {}
-    gpus, hours = compute.get("gpus"), number(sched.get("max_duration"))
-    if not isinstance(gpus, int) or isinstance(gpus, bool) or hours is None or hours <= 0:
+    gpus, hours = number(compute.get("gpus")), number(sched.get("max_duration"))
+    if gpus is None or gpus < 0 or hours is None or hours <= 0:
         return None
     return gpus * hours
 
@@ -90,8 +99,8 @@ def pr_findings(totals: PrTotals, policy: dict) -> list[Finding]:
     at = (policy.get("_pos") or {}).get(("max_gpu_hours_per_pr",), (0, 0))
     if totals.unbounded:
         msg = (
-            f"{len(totals.unbounded)} run(s) have no scheduling.max_duration, so this change's GPU-hours "
-            f"are unbounded: {', '.join(totals.unbounded)}"
+            f"{len(totals.unbounded)} run(s) have no GPU-hour bound (scheduling.max_duration unset, or it or "
+            f"compute.gpus not a number), so this change's GPU-hours are unbounded: {', '.join(totals.unbounded)}"
         )
     else:
         runs = ", ".join(totals.counted_runs[:5]) + (" ..." if len(totals.counted_runs) > 5 else "")

@@ -18,6 +18,7 @@ the release's default YAML lacks them.
 from __future__ import annotations
 
 from . import Hit, rule
+from .suggest import divisors, nearest_multiples, one_of
 
 DISPATCHERS = ("allgather", "alltoall", "alltoall_seq", "flex")  # alltoall_seq from mcore 0.9, flex 0.12
 DROP_POLICIES = ("probs", "position")
@@ -43,6 +44,12 @@ def _w(ctx, key: str) -> str:
     return ctx.where("parameters.model." + key)
 
 
+def _pair(ctx, first: str, second: str) -> tuple[tuple, tuple, tuple]:
+    """(blamed, first path, second path): the finding goes on whichever of the two the run file sets."""
+    a, b = M + tuple(first.split(".")), M + tuple(second.split("."))
+    return ctx.blame(a, b), a, b
+
+
 @rule(
     "moe-experts-ep",
     "num_moe_experts is a multiple of expert_model_parallel_size (each EP rank builds an equal share)",
@@ -53,9 +60,12 @@ def _w(ctx, key: str) -> str:
 def moe_experts_ep(ctx):
     n, ep = _experts(ctx), _ep(ctx)
     if n and ep > 1 and n % ep:
-        yield Hit(M + ("num_moe_experts",),
-                  f"num_moe_experts={n} is not divisible by expert_model_parallel_size={ep} "
-                  f"({_w(ctx, 'expert_model_parallel_size')}): Megatron-core's MoELayer asserts when the model is built")
+        blamed, a, b = _pair(ctx, "num_moe_experts", "expert_model_parallel_size")
+        fix = (f"nearest valid num_moe_experts: {nearest_multiples(n, ep)}" if blamed == a
+               else f"valid expert_model_parallel_size ∈ {one_of(divisors(n))}")
+        yield Hit(blamed,
+                  f"num_moe_experts={n}{ctx.at(a, blamed)} is not divisible by expert_model_parallel_size={ep}"
+                  f"{ctx.at(b, blamed)}: Megatron-core's MoELayer asserts when the model is built; {fix}")
 
 
 @rule(
@@ -86,9 +96,11 @@ def moe_router_topk(ctx):
     if not n or not isinstance(k, int) or isinstance(k, bool):
         return
     if not 1 <= k <= n:
-        path = M + ("moe_router_topk",) if ctx.p("model.moe_router_topk") is not None else M + ("num_moe_experts",)
-        yield Hit(path, f"moe_router_topk={k} with num_moe_experts={n} ({_w(ctx, 'num_moe_experts')}): the router's "
-                        "torch.topk fails at the first forward step (k must be 1 to num_moe_experts)")
+        blamed, a, b = _pair(ctx, "moe_router_topk", "num_moe_experts")
+        if ctx.p("model.moe_router_topk") is None:  # NeMo's default 2: only the experts line can change
+            blamed = b
+        yield Hit(blamed, f"moe_router_topk={k}{ctx.at(a, blamed)} with num_moe_experts={n}{ctx.at(b, blamed)}: the "
+                          "router's torch.topk fails at the first forward step (k must be 1 to num_moe_experts)")
 
 
 @rule(
@@ -118,8 +130,10 @@ def moe_dispatcher_type(ctx):
 def moe_capacity_dispatcher(ctx):
     cf, d = _capacity(ctx), ctx.p("model.moe_token_dispatcher_type", "allgather")  # mcore's default
     if _experts(ctx) and cf is not None and d not in ("alltoall", "alltoall_seq"):
-        yield Hit(M + ("moe_expert_capacity_factor",),
-                  f"moe_expert_capacity_factor={cf} with moe_token_dispatcher_type={d!r}: Megatron-core's "
+        blamed, a, b = _pair(ctx, "moe_expert_capacity_factor", "moe_token_dispatcher_type")
+        yield Hit(blamed,
+                  f"moe_expert_capacity_factor={cf}{ctx.at(a, blamed)} with moe_token_dispatcher_type={d!r}"
+                  f"{ctx.at(b, blamed)}: Megatron-core's "
                   "TransformerConfig raises \"moe_expert_capacity_factor only works with alltoall token dispatcher\"")
 
 
@@ -135,9 +149,10 @@ def moe_capacity_dispatcher(ctx):
 def moe_capacity_balancing(ctx):
     lb = ctx.p("model.moe_router_load_balancing_type", "aux_loss")
     if _experts(ctx) and _capacity(ctx) is not None and lb not in ("aux_loss", "seq_aux_loss", "none"):
-        yield Hit(M + ("moe_router_load_balancing_type",),
-                  f"moe_router_load_balancing_type={lb!r} with moe_expert_capacity_factor "
-                  f"({_w(ctx, 'moe_expert_capacity_factor')}): Megatron-core's TransformerConfig raises "
+        blamed, a, b = _pair(ctx, "moe_router_load_balancing_type", "moe_expert_capacity_factor")
+        yield Hit(blamed,
+                  f"moe_router_load_balancing_type={lb!r}{ctx.at(a, blamed)} with moe_expert_capacity_factor"
+                  f"{ctx.at(b, blamed)}: Megatron-core's TransformerConfig raises "
                   "\"moe_expert_capacity_factor only works with aux_loss or none load balancing\"")
 
 
@@ -186,9 +201,10 @@ def moe_sinkhorn_aux_loss(ctx):
     coeff = ctx.p("model.moe_aux_loss_coeff", 0)
     sinkhorn = ctx.p("model.moe_router_load_balancing_type") == "sinkhorn"
     if _experts(ctx) and sinkhorn and isinstance(coeff, (int, float)) and coeff != 0:
-        yield Hit(M + ("moe_aux_loss_coeff",),
-                  f"moe_aux_loss_coeff={coeff} with sinkhorn load balancing "
-                  f"({_w(ctx, 'moe_router_load_balancing_type')}): the router asserts \"Sinkhorn routing does not "
+        blamed, a, b = _pair(ctx, "moe_aux_loss_coeff", "moe_router_load_balancing_type")
+        yield Hit(blamed,
+                  f"moe_aux_loss_coeff={coeff}{ctx.at(a, blamed)} with sinkhorn load balancing"
+                  f"{ctx.at(b, blamed)}: the router asserts \"Sinkhorn routing does not "
                   "support aux loss\" at the first forward step")
 
 
@@ -203,9 +219,10 @@ def moe_sinkhorn_aux_loss(ctx):
 )
 def moe_ep_o2(ctx):
     if _ep(ctx) > 1 and ctx.p("model.megatron_amp_O2") is not True:
-        yield Hit(M + ("expert_model_parallel_size",),
-                  f"expert_model_parallel_size={_ep(ctx)} with megatron_amp_O2 {ctx.p('model.megatron_amp_O2')!r} "
-                  f"({_w(ctx, 'megatron_amp_O2')}): MegatronGPTModel raises \"Expert parallelism is only supported "
+        blamed, a, b = _pair(ctx, "expert_model_parallel_size", "megatron_amp_O2")
+        yield Hit(blamed,
+                  f"expert_model_parallel_size={_ep(ctx)}{ctx.at(a, blamed)} with megatron_amp_O2 "
+                  f"{ctx.p('model.megatron_amp_O2')!r}{ctx.at(b, blamed)}: MegatronGPTModel raises \"Expert parallelism is only supported "
                   "when using megatron_amp_O2\"")
 
 
@@ -220,9 +237,10 @@ def moe_ep_o2(ctx):
 )
 def moe_ep_optimizer(ctx):
     if _ep(ctx) > 1 and ctx.p("model.optim.name") == "distributed_fused_adam":
-        yield Hit(M + ("optim", "name"),
-                  f"optim.name distributed_fused_adam with expert_model_parallel_size={_ep(ctx)} "
-                  f"({_w(ctx, 'expert_model_parallel_size')}): MegatronGPTModel raises \"Expert parallelism is "
+        blamed, a, b = _pair(ctx, "optim.name", "expert_model_parallel_size")
+        yield Hit(blamed,
+                  f"optim.name distributed_fused_adam{ctx.at(a, blamed)} with expert_model_parallel_size={_ep(ctx)}"
+                  f"{ctx.at(b, blamed)}: MegatronGPTModel raises \"Expert parallelism is "
                   "currently not supporting Apex distributed optimizer, use Mcore distributed optimizer instead\"")
 
 
@@ -238,9 +256,13 @@ def moe_ep_optimizer(ctx):
 def expert_parallel_world(ctx):
     ws, ep = ctx.world_size, _ep(ctx)
     if ws and ep > 1 and ws % (ctx.tp * ep * ctx.pp):
-        yield Hit(M + ("expert_model_parallel_size",),
-                  f"world size {ws} is not divisible by TP {ctx.tp} x expert_model_parallel_size {ep} x PP {ctx.pp} "
-                  f"= {ctx.tp * ep * ctx.pp}: NeMo raises \"decoder world_size is not divisible by "
+        ep_p = M + ("expert_model_parallel_size",)
+        blamed = ctx.blame(ep_p, M + ("tensor_model_parallel_size",), M + ("pipeline_model_parallel_size",))
+        ok = [e for e in divisors(ws // (ctx.tp * ctx.pp)) if not ws % (ctx.tp * ctx.pp)]
+        yield Hit(blamed,
+                  f"world size {ws} is not divisible by TP {ctx.tp} x expert_model_parallel_size {ep}"
+                  f"{ctx.at(ep_p, blamed)} x PP {ctx.pp} = {ctx.tp * ep * ctx.pp}"
+                  + (f" (valid EP ∈ {one_of(ok)})" if ok else "") + ": NeMo raises \"decoder world_size is not divisible by "
                   "expert_tensor_model_pipeline_parallel size\"")
 
 
@@ -254,7 +276,8 @@ def expert_parallel_world(ctx):
 def heads_divisible_query_groups(ctx):
     a, g = ctx.int_p("model.num_attention_heads"), ctx.int_p("model.num_query_groups")
     if a and g and a % g:
-        yield Hit(M + ("num_query_groups",),
-                  f"num_attention_heads={a} ({_w(ctx, 'num_attention_heads')}) is not divisible by num_query_groups={g}: "
-                  "Transformer Engine asserts, Megatron-core's own attention repeats K/V floor(heads / groups) times "
-                  "and fails on the shapes")
+        blamed, x, y = _pair(ctx, "num_query_groups", "num_attention_heads")
+        yield Hit(blamed,
+                  f"num_attention_heads={a}{ctx.at(y, blamed)} is not divisible by num_query_groups={g}"
+                  f"{ctx.at(x, blamed)}: Transformer Engine asserts, Megatron-core's own attention repeats K/V "
+                  f"floor(heads / groups) times and fails on the shapes; valid num_query_groups ∈ {one_of(divisors(a))}")

@@ -9,6 +9,7 @@ import math
 from ..estimate.budget import max_time_seconds
 from ..releases import in_range
 from . import WARNING, Hit, rule
+from .suggest import divisors, nearest_multiples, one_of
 
 _UNSET = object()
 MODEL = ("parameters", "model")
@@ -18,11 +19,6 @@ SAVE_MARGIN_S = 600  # NeMo saves its last checkpoint after max_time; a large mo
 
 def _m(*keys) -> tuple:
     return MODEL + keys
-
-
-def _blame(ctx, *paths) -> tuple:
-    """Of several keys that conflict, the one the run file itself sets, else the first."""
-    return next((p for p in paths if ctx.origin(p).file == ctx.run_file), paths[0])
 
 
 def _fp16(ctx) -> bool:
@@ -38,11 +34,14 @@ def _fp16(ctx) -> bool:
 def hidden_divisible_heads(ctx):
     h, a = ctx.int_p("model.hidden_size"), ctx.int_p("model.num_attention_heads")
     if h and a and ctx.p("model.kv_channels") is None and h % a:
+        blamed = ctx.blame(_m("hidden_size"), _m("num_attention_heads"))
+        fix = (f"nearest valid hidden_size: {nearest_multiples(h, a)}" if blamed == _m("hidden_size") else
+               f"valid num_attention_heads ∈ {one_of(d for d in divisors(h) if d >= 2 and h // d >= 32)}")
         yield Hit(
-            _blame(ctx, _m("hidden_size"), _m("num_attention_heads")),
-            f"hidden_size={h} ({ctx.where(_m('hidden_size'))}) is not divisible by num_attention_heads={a} "
-            f"({ctx.where(_m('num_attention_heads'))}) and kv_channels is null: the legacy model asserts, "
-            f"Megatron-core silently uses {h // a}-wide heads ({h // a * a} of {h})",
+            blamed,
+            f"hidden_size={h}{ctx.at(_m('hidden_size'), blamed)} is not divisible by num_attention_heads={a}"
+            f"{ctx.at(_m('num_attention_heads'), blamed)} and kv_channels is null: the legacy model asserts, "
+            f"Megatron-core silently uses {h // a}-wide heads ({h // a * a} of {h}); {fix}, or set kv_channels",
         )
 
 
@@ -113,9 +112,12 @@ def recompute_config(ctx):
 )
 def ub_overlap_sp(ctx):
     if ctx.p("model.ub_tp_comm_overlap") is True and not (ctx.p("model.sequence_parallel") is True and ctx.tp > 1):
-        yield Hit(_m("ub_tp_comm_overlap"),
-                  f"ub_tp_comm_overlap is true but sequence_parallel={ctx.p('model.sequence_parallel')!r} "
-                  f"({ctx.where(_m('sequence_parallel'))}) with TP={ctx.tp}: NeMo turns the overlap off")
+        ub, sp, tp = _m("ub_tp_comm_overlap"), _m("sequence_parallel"), _m("tensor_model_parallel_size")
+        blamed = ctx.blame(ub, sp, tp)
+        yield Hit(blamed,
+                  f"ub_tp_comm_overlap is true{ctx.at(ub, blamed)} but sequence_parallel="
+                  f"{ctx.p('model.sequence_parallel')!r}{ctx.at(sp, blamed)} with TP={ctx.tp}{ctx.at(tp, blamed)}: "
+                  "NeMo turns the overlap off")
 
 
 @rule(
@@ -131,8 +133,9 @@ def grad_accum_fusion(ctx):
         return
     path = _m("gradient_accumulation_fusion")
     if not ctx.p("model.megatron_amp_O2", False):
-        yield Hit(path, f"gradient_accumulation_fusion is true but megatron_amp_O2 is not "
-                        f"({ctx.where(_m('megatron_amp_O2'))}): NeMo turns the fusion off")
+        blamed = ctx.blame(path, _m("megatron_amp_O2"))
+        yield Hit(blamed, f"gradient_accumulation_fusion is true{ctx.at(path, blamed)} but megatron_amp_O2 is not"
+                          f"{ctx.at(_m('megatron_amp_O2'), blamed)}: NeMo turns the fusion off")
     elif ctx.pp == 1 and (ctx.dp or 1) > 1 and "distributed" not in str(ctx.p("model.optim.name", "fused_adam")):
         yield Hit(path, f"gradient_accumulation_fusion with PP 1 and DP {ctx.dp} needs a distributed optimizer, "
                         f"optim.name is {ctx.p('model.optim.name', 'fused_adam')!r} "
@@ -150,10 +153,12 @@ def fp16_o2(ctx):
     # optimizer; distributed_fused_adam and (2.0) mcore_distributed_optim keep their own fp32 state.
     name = str(ctx.p("model.optim.name", "fused_adam"))
     if _fp16(ctx) and ctx.p("model.megatron_amp_O2", False) and "distributed" not in name:
+        prec = ("parameters", "trainer", "precision")
+        blamed = ctx.blame(_m("megatron_amp_O2"), prec)
         yield Hit(
-            _blame(ctx, _m("megatron_amp_O2"), ("parameters", "trainer", "precision")),
-            f"trainer.precision={ctx.p('trainer.precision')!r} ({ctx.where('parameters.trainer.precision')}) with "
-            f"megatron_amp_O2 ({ctx.where(_m('megatron_amp_O2'))}) and optim.name {name!r}: configure_optimizers "
+            blamed,
+            f"trainer.precision={ctx.p('trainer.precision')!r}{ctx.at(prec, blamed)} with "
+            f"megatron_amp_O2{ctx.at(_m('megatron_amp_O2'), blamed)} and optim.name {name!r}: configure_optimizers "
             "raises \"fp16 training is not yet "
             "supported with O2\"; use bf16, megatron_amp_O2: false, or a distributed optimizer",
         )
@@ -168,8 +173,9 @@ def fp16_o2(ctx):
 )
 def fsdp_fp8(ctx):
     if ctx.p("model.fsdp") is True and ctx.p("model.fp8") is True:
-        yield Hit(_blame(ctx, _m("fp8"), _m("fsdp")),
-                  f"fp8 ({ctx.where(_m('fp8'))}) with fsdp ({ctx.where(_m('fsdp'))}): NeMo raises "
+        blamed = ctx.blame(_m("fp8"), _m("fsdp"))
+        yield Hit(blamed,
+                  f"fp8{ctx.at(_m('fp8'), blamed)} with fsdp{ctx.at(_m('fsdp'), blamed)}: NeMo raises "
                   "\"Torch FSDP does not support FP8\"")
 
 
@@ -197,10 +203,11 @@ def position_embeddings(ctx):
     kind = ctx.p("model.position_embedding_type", "learned_absolute")
     seq, mpe = ctx.int_p("model.encoder_seq_length"), ctx.int_p("model.max_position_embeddings")
     if kind == "learned_absolute" and seq and mpe is not None and mpe < seq:
+        blamed = ctx.blame(_m("max_position_embeddings"), _m("encoder_seq_length"))
         yield Hit(
-            _blame(ctx, _m("max_position_embeddings"), _m("encoder_seq_length")),
-            f"max_position_embeddings={mpe} ({ctx.where(_m('max_position_embeddings'))}) < encoder_seq_length={seq} "
-            f"({ctx.where(_m('encoder_seq_length'))}) "
+            blamed,
+            f"max_position_embeddings={mpe}{ctx.at(_m('max_position_embeddings'), blamed)} < encoder_seq_length={seq}"
+            f"{ctx.at(_m('encoder_seq_length'), blamed)} "
             "with learned absolute positions: positions past the table index out of range",
         )
 
@@ -260,16 +267,21 @@ def max_time_duration(ctx):
     t = max_time_seconds(raw)
     dur, mt = ("scheduling", "max_duration"), ("parameters", "trainer", "max_time")
     if raw is None:
-        yield Hit(dur, f"max_duration={hours} h but trainer.max_time is not set: the platform stops the run "
-                       "without a final checkpoint; set max_time a little shorter", WARNING)
+        written = isinstance(ctx.p("trainer"), dict) and "max_time" in ctx.p("trainer")  # an explicit null
+        blamed = ctx.blame(mt, dur) if written else dur
+        yield Hit(blamed, f"max_duration={hours} h{ctx.at(dur, blamed)} but trainer.max_time is not set"
+                          f"{ctx.at(mt, blamed) if written else ''}: the platform stops the run without a final "
+                          "checkpoint; set max_time a little shorter", WARNING)
     elif t is not None and t > limit:
-        yield Hit(_blame(ctx, mt, dur),
-                  f"trainer.max_time {raw} ({t / 3600:g} h, {ctx.where(mt)}) is longer than scheduling.max_duration "
-                  f"{hours} h ({ctx.where(dur)}): the platform stops the run before NeMo checkpoints and stops")
+        blamed = ctx.blame(mt, dur)
+        yield Hit(blamed,
+                  f"trainer.max_time {raw} ({t / 3600:g} h){ctx.at(mt, blamed)} is longer than scheduling.max_duration "
+                  f"{hours} h{ctx.at(dur, blamed)}: the platform stops the run before NeMo checkpoints and stops")
     elif t is not None and limit - t < SAVE_MARGIN_S:
-        yield Hit(_blame(ctx, mt, dur),
-                  f"trainer.max_time {raw} ({ctx.where(mt)}) leaves {(limit - t) / 60:g} min before max_duration "
-                  f"{hours} h ({ctx.where(dur)}): too little for the last checkpoint", WARNING)
+        blamed = ctx.blame(mt, dur)
+        yield Hit(blamed,
+                  f"trainer.max_time {raw}{ctx.at(mt, blamed)} leaves {(limit - t) / 60:g} min before max_duration "
+                  f"{hours} h{ctx.at(dur, blamed)}: too little for the last checkpoint", WARNING)
 
 
 def _persistent(path, prefixes) -> bool:

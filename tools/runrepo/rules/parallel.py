@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from . import Hit, rule
+from .suggest import choices, cp_choices, divisors, nearest_multiples, one_of
+
+M = ("parameters", "model")
 
 
 def _multiple_of(ctx, key: str, size_key: str, size: int, consequence: str = ""):
-    """A `model.<key>` that must divide evenly by a parallel size (the blamed line is <key>'s)."""
+    """A `model.<key>` that must divide evenly by a parallel size. The finding goes on whichever of the
+    two the run file sets, names where the other is set, and suggests the values that would do."""
     value = ctx.int_p(f"model.{key}")
     if value is not None and value % size:
+        vp, sp = M + (key,), M + (size_key,)
+        blamed = ctx.blame(vp, sp)
+        fix = choices(ctx, blamed) if blamed == sp else f"; nearest valid {key}: {nearest_multiples(value, size)}"
         yield Hit(
-            ("parameters", "model", key),
-            f"{key}={value} is not divisible by {size_key}={size} "
-            f"({ctx.where('parameters.model.' + size_key)}){consequence}",
+            blamed,
+            f"{key}={value}{ctx.at(vp, blamed)} is not divisible by {size_key}={size}{ctx.at(sp, blamed)}"
+            f"{consequence}{fix}",
         )
 
 
@@ -26,9 +33,17 @@ def parallel_world(ctx):
     ws, tp, pp, cp = ctx.world_size, ctx.tp, ctx.pp, ctx.cp
     if ws and ws % (tp * pp * cp):
         note = " (NeMo 1.13-1.22 checks only TP and fails later)" if ctx.release in ("1.13", "1.23") else ""
+        sizes = [M + (k,) for k, v in (("tensor_model_parallel_size", tp), ("pipeline_model_parallel_size", pp),
+                                      ("context_parallel_size", cp)) if v > 1]
+        nodes = ("compute", "nodes")
+        blamed = ctx.blame(*sizes, nodes) if sizes else nodes
+        parts = " x ".join(f"{k}={v}{ctx.at(M + (p,), blamed) if v > 1 else ''}" for k, v, p in (
+            ("TP", tp, "tensor_model_parallel_size"), ("PP", pp, "pipeline_model_parallel_size"),
+            ("CP", cp, "context_parallel_size")))
         yield Hit(
-            ("parameters", "model", "tensor_model_parallel_size" if ws % tp else "pipeline_model_parallel_size"),
-            f"world size {ws} is not divisible by TP={tp} x PP={pp} x CP={cp} = {tp * pp * cp}{note}",
+            blamed,
+            f"world size {ws} (compute.nodes={ctx.get('compute.nodes')}{ctx.at(nodes, blamed)}) is not divisible by "
+            f"{parts} = {tp * pp * cp}{note}{choices(ctx, blamed)}",
         )
 
 
@@ -79,10 +94,14 @@ def _seq(ctx):
 def expert_parallel_dp(ctx):
     ep, dp = ctx.int_p("model.expert_model_parallel_size", 1), ctx.dp
     if ep and ep > 1 and dp is not None and dp % ep:
+        ep_p = M + ("expert_model_parallel_size",)
+        blamed = ctx.blame(ep_p, M + ("tensor_model_parallel_size",), M + ("pipeline_model_parallel_size",),
+                           M + ("context_parallel_size",))
         yield Hit(
-            ("parameters", "model", "expert_model_parallel_size"),
+            blamed,
             f"data-parallel size {dp} (world {ctx.world_size} / TP {ctx.tp} x PP {ctx.pp} x CP {ctx.cp}) is not "
-            f"divisible by expert_model_parallel_size={ep}; Megatron's initialize_model_parallel raises",
+            f"divisible by expert_model_parallel_size={ep}{ctx.at(ep_p, blamed)}; Megatron's "
+            f"initialize_model_parallel raises; valid EP ∈ {one_of(divisors(dp))}",
         )
 
 
@@ -123,10 +142,15 @@ def ffn_divisible_tp(ctx):
 def vp_layers(ctx):
     vp, layers, pp = _vp(ctx), ctx.int_p("model.num_layers"), ctx.pp
     if vp and layers is not None and (layers // pp) % vp:
+        paths = [M + (k,) for k in ("virtual_pipeline_model_parallel_size", "num_layers", "pipeline_model_parallel_size")]
+        blamed = ctx.blame(*paths)
+        ok = [v for v in divisors(layers // pp) if v > 1]
         yield Hit(
-            ("parameters", "model", "virtual_pipeline_model_parallel_size"),
-            f"num_layers={layers} ({ctx.where('parameters.model.num_layers')}) / pipeline_model_parallel_size="
-            f"{pp} = {layers // pp} layers per stage, not divisible by virtual_pipeline_model_parallel_size={vp}",
+            blamed,
+            f"num_layers={layers}{ctx.at(paths[1], blamed)} / pipeline_model_parallel_size={pp}"
+            f"{ctx.at(paths[2], blamed)} = {layers // pp} layers per stage, not divisible by "
+            f"virtual_pipeline_model_parallel_size={vp}{ctx.at(paths[0], blamed)}; valid virtual pipeline sizes: "
+            + (f"{one_of(ok)} or null" if ok else "null (no interleaving)"),
         )
 
 
@@ -143,10 +167,12 @@ def vp_layers(ctx):
 def vp_pipeline_size(ctx):
     vp, pp = _vp(ctx), ctx.pp
     if vp and pp <= 2:
+        vpp, ppp = M + ("virtual_pipeline_model_parallel_size",), M + ("pipeline_model_parallel_size",)
+        blamed = ctx.blame(vpp, ppp)
         yield Hit(
-            ("parameters", "model", "virtual_pipeline_model_parallel_size"),
-            f"virtual_pipeline_model_parallel_size={vp} with pipeline_model_parallel_size={pp} "
-            f"({ctx.where('parameters.model.pipeline_model_parallel_size')}): Megatron raises \"pipeline-model-"
+            blamed,
+            f"virtual_pipeline_model_parallel_size={vp}{ctx.at(vpp, blamed)} with pipeline_model_parallel_size={pp}"
+            f"{ctx.at(ppp, blamed)}: Megatron raises \"pipeline-model-"
             "parallel size should be greater than 2 with interleaved schedule\"; use PP > 2 or no interleaving",
         )
 
@@ -161,10 +187,12 @@ def vp_pipeline_size(ctx):
 def vp_needs_o2(ctx):
     vp = _vp(ctx)
     if vp and not ctx.p("model.megatron_amp_O2", False):
+        vpp, o2 = M + ("virtual_pipeline_model_parallel_size",), M + ("megatron_amp_O2",)
+        blamed = ctx.blame(vpp, o2)
         yield Hit(
-            ("parameters", "model", "virtual_pipeline_model_parallel_size"),
-            f"virtual_pipeline_model_parallel_size={vp} but megatron_amp_O2 is "
-            f"{ctx.p('model.megatron_amp_O2', False)!r} ({ctx.where('parameters.model.megatron_amp_O2')}): "
+            blamed,
+            f"virtual_pipeline_model_parallel_size={vp}{ctx.at(vpp, blamed)} but megatron_amp_O2 is "
+            f"{ctx.p('model.megatron_amp_O2', False)!r}{ctx.at(o2, blamed)}: "
             "MegatronGPTModel raises \"Virtual pipeline model parallel is only supported when using megatron_amp_O2\"",
         )
 
@@ -185,12 +213,14 @@ def interleaved_microbatches(ctx):
         return  # batch-divisible reports an uneven split
     n = gbs // (mbs * dp)
     if n % pp:
+        g, m, p = M + ("global_batch_size",), M + ("micro_batch_size",), M + ("pipeline_model_parallel_size",)
+        blamed = ctx.blame(g, m, p)
         yield Hit(
-            ("parameters", "model", "global_batch_size"),
-            f"global_batch_size={gbs} / (micro_batch_size={mbs} ({ctx.where('parameters.model.micro_batch_size')}) "
-            f"x DP {dp}) = {n} microbatches, not divisible by pipeline_model_parallel_size={pp} "
-            f"({ctx.where('parameters.model.pipeline_model_parallel_size')}); the interleaved schedule raises at "
-            f"the first step (use a multiple of {mbs * dp * pp})",
+            blamed,
+            f"global_batch_size={gbs}{ctx.at(g, blamed)} / (micro_batch_size={mbs}{ctx.at(m, blamed)} "
+            f"x DP {dp}) = {n} microbatches, not divisible by pipeline_model_parallel_size={pp}"
+            f"{ctx.at(p, blamed)}; the interleaved schedule raises at the first step (global_batch_size "
+            f"{nearest_multiples(gbs, mbs * dp * pp)})",
         )
 
 
@@ -203,10 +233,12 @@ def interleaved_microbatches(ctx):
 )
 def sequence_parallel_tp(ctx):
     if ctx.p("model.sequence_parallel") is True and ctx.tp == 1:
+        sp, tp = M + ("sequence_parallel",), M + ("tensor_model_parallel_size",)
+        blamed = ctx.blame(sp, tp)
         yield Hit(
-            ("parameters", "model", "sequence_parallel"),
-            f"sequence_parallel is true but tensor_model_parallel_size=1 "
-            f"({ctx.where('parameters.model.tensor_model_parallel_size')}): NeMo sets it to false and trains "
+            blamed,
+            f"sequence_parallel is true{ctx.at(sp, blamed)} but tensor_model_parallel_size=1"
+            f"{ctx.at(tp, blamed)}: NeMo sets it to false and trains "
             "without it (its memory savings do not happen)",
         )
 
@@ -222,11 +254,14 @@ def sequence_parallel_tp(ctx):
 def seq_divisible_tp(ctx):
     seq, tp = _seq(ctx), ctx.tp
     if ctx.p("model.sequence_parallel") is True and tp > 1 and seq is not None and seq % tp:
+        s, t, sp = M + ("encoder_seq_length",), M + ("tensor_model_parallel_size",), M + ("sequence_parallel",)
+        blamed = ctx.blame(s, t, sp)
+        fix = choices(ctx, blamed) if blamed == t else f"; nearest valid encoder_seq_length: {nearest_multiples(seq, tp)}"
         yield Hit(
-            ("parameters", "model", "encoder_seq_length"),
-            f"encoder_seq_length={seq} is not divisible by tensor_model_parallel_size={tp} "
-            f"({ctx.where('parameters.model.tensor_model_parallel_size')}) with sequence_parallel "
-            f"({ctx.where('parameters.model.sequence_parallel')}): the sequence split asserts at the first forward",
+            blamed,
+            f"encoder_seq_length={seq}{ctx.at(s, blamed)} is not divisible by tensor_model_parallel_size={tp}"
+            f"{ctx.at(t, blamed)} with sequence_parallel{ctx.at(sp, blamed)}: the sequence split asserts at the "
+            f"first forward{fix}",
         )
 
 
@@ -240,9 +275,12 @@ def seq_divisible_tp(ctx):
 def seq_divisible_cp(ctx):
     seq, cp = _seq(ctx), ctx.cp
     if cp > 1 and seq is not None and seq % (2 * cp):
+        s, c = M + ("encoder_seq_length",), M + ("context_parallel_size",)
+        blamed = ctx.blame(s, c)
+        fix = cp_choices(ctx, seq) if blamed == c else f"nearest valid encoder_seq_length: {nearest_multiples(seq, 2 * cp)}"
         yield Hit(
-            ("parameters", "model", "encoder_seq_length"),
-            f"encoder_seq_length={seq} is not divisible by 2 x context_parallel_size={cp} "
-            f"({ctx.where('parameters.model.context_parallel_size')}) = {2 * cp}: NeMo splits each sequence into "
-            f"{2 * cp} chunks for load balance and fails reshaping the batch",
+            blamed,
+            f"encoder_seq_length={seq}{ctx.at(s, blamed)} is not divisible by 2 x context_parallel_size={cp}"
+            f"{ctx.at(c, blamed)} = {2 * cp}: NeMo splits each sequence into "
+            f"{2 * cp} chunks for load balance and fails reshaping the batch" + (f"; {fix}" if fix else ""),
         )

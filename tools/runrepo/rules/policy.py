@@ -83,10 +83,14 @@ def policy_registry(ctx):
 )
 def policy_gpus(ctx):
     cap, at = limit(ctx.policy, "max_gpus_per_run", ctx.run_file, "max_gpus")
-    gpus = ctx.get("compute.gpus")
-    if cap is None or not isinstance(gpus, int) or isinstance(gpus, bool) or gpus <= cap:
+    raw = ctx.get("compute.gpus")
+    gpus = number(raw)
+    if cap is None:
         return
-    yield Hit(("compute", "gpus"), f"{gpus} GPUs is over the limit of {cap:g} per run ({at}); {_ask(ctx)}")
+    if gpus is None:  # fail closed: a limit that cannot be checked is not met
+        yield Hit(("compute", "gpus"), f"compute.gpus is {_shown(raw, 'a number of GPUs')}: {_unchecked(at)}")
+    elif gpus > cap:
+        yield Hit(("compute", "gpus"), f"{gpus:g} GPUs is over the limit of {cap:g} per run ({at}); {_ask(ctx)}")
 
 
 @rule(
@@ -97,12 +101,19 @@ def policy_gpus(ctx):
 )
 def policy_gpu_hours(ctx):
     cap, at = limit(ctx.policy, "max_gpu_hours_per_run", ctx.run_file, "max_gpu_hours")
+    if cap is None:
+        return
+    raw = ctx.get("compute.gpus")
+    if number(raw) is None:  # fail closed; policy-gpus says so instead when it has a limit of its own
+        if limit(ctx.policy, "max_gpus_per_run", ctx.run_file, "max_gpus")[0] is None:
+            yield Hit(("compute", "gpus"), f"compute.gpus is {_shown(raw, 'a number of GPUs')}: {_unchecked(at)}")
+        return
     hours = gpu_hours(ctx.run)
-    if cap is None or hours is None or hours <= cap:
+    if hours is None or hours <= cap:  # no max_duration, or an unreadable one: policy-max-duration
         return
     yield Hit(
         _blame(ctx, ("compute", "gpus"), ("scheduling", "max_duration")),
-        f"{ctx.get('compute.gpus')} GPUs x {ctx.get('scheduling.max_duration')} h = {hours:g} GPU-hours, over the "
+        f"{number(raw):g} GPUs x {number(ctx.get('scheduling.max_duration')):g} h = {hours:g} GPU-hours, over the "
         f"limit of {cap:g} per run ({at}); shorten scheduling.max_duration or {_ask(ctx)}",
     )
 
@@ -125,7 +136,15 @@ def policy_max_duration(ctx):
             )
         return
     cap, value = number(ctx.policy.get("max_duration_hours")), number(hours)
-    if cap is not None and value is not None and value > cap:
+    if value is None or value <= 0:  # fail closed: no readable bound on the run's GPU-hours
+        if cap is not None or ctx.policy.get("require_max_duration") or ctx.policy.get("max_gpu_hours_per_run"):
+            yield Hit(
+                ("scheduling", "max_duration"),
+                f"scheduling.max_duration is {_shown(hours, 'a positive number of hours')}: "
+                f"{_unchecked(where(ctx.policy, 'max_duration_hours'))}",
+            )
+        return
+    if cap is not None and value > cap:
         yield Hit(
             ("scheduling", "max_duration"),
             f"scheduling.max_duration={hours:g} h is over the policy limit of {cap:g} h "
@@ -195,6 +214,14 @@ def metadata_size(ctx):
 def policy_pr_gpu_hours(ctx):
     """A whole-PR limit: plan and submit apply rules.limits.pr_totals; listed here for `runrepo rules`."""
     return ()
+
+
+def _shown(value, want: str) -> str:
+    return "not set" if value is None else f"{repr(value)[:60]}, not {want}"
+
+
+def _unchecked(at: str) -> str:
+    return f"the policy limit ({at}) cannot be checked, so the run is refused until it is"
 
 
 def _blame(ctx, *paths) -> tuple:

@@ -31,11 +31,46 @@ def load(name: str) -> dict:
     return json.loads((schema_dir() / name).read_text())
 
 
+# "integer" is strict here: draft 2020-12 counts 8.0 as an integer (jsonschema and jsonschema-rs
+# accept it), but the platform refuses `gpus: 512.0` and NeMo's integer settings are Python ints.
+STRICT_INT = "x-strict-integer"  # added beside every integer-only `type` for jsonschema-rs
+
+
+def _is_int(_checker, instance) -> bool:
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
 @cache
 def validator(name: str):
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator, validators
 
-    return Draft202012Validator(load(name))
+    checker = Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_int)
+    return validators.extend(Draft202012Validator, type_checker=checker)(load(name))
+
+
+class _StrictInt:
+    """jsonschema-rs keyword: a float is not an integer, even 8.0 (its `type` cannot be redefined)."""
+
+    def __init__(self, _parent, _value, _path):
+        pass
+
+    def validate(self, instance):
+        if isinstance(instance, float):
+            raise ValueError(f"{instance!r} is not an integer")
+
+
+def _strict(schema):
+    """A copy of `schema` with STRICT_INT beside every `type` that allows integers but not numbers."""
+    if isinstance(schema, list):
+        return [_strict(x) for x in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _strict(v) for k, v in schema.items()}
+    types = schema.get("type")
+    types = [types] if isinstance(types, str) else types if isinstance(types, list) else []
+    if "integer" in types and "number" not in types:
+        out[STRICT_INT] = True
+    return out
 
 
 @cache
@@ -46,7 +81,7 @@ def fast_validator(name: str):
         import jsonschema_rs
     except ImportError:
         return None
-    return jsonschema_rs.validator_for(load(name))
+    return jsonschema_rs.validator_for(_strict(load(name)), keywords={STRICT_INT: _StrictInt})
 
 
 def nemo_schema_name(release: str) -> str | None:
@@ -54,7 +89,20 @@ def nemo_schema_name(release: str) -> str | None:
     return name if (schema_dir() / name).is_file() else None
 
 
+def _float_for_int(err):
+    """The integral float (8.0) refused where an integer is wanted, in `err` or its alternatives."""
+    for e in (err, *(err.context or ())):
+        types = e.validator_value if e.validator == "type" else None
+        types = [types] if isinstance(types, str) else types or []
+        if isinstance(e.instance, float) and e.instance.is_integer() and "integer" in types:
+            return e.instance
+    return None
+
+
 def _message(err) -> str:
+    x = _float_for_int(err)
+    if x is not None:  # say so plainly: "8.0 is not of type 'integer'" reads like a bug in the tool
+        return f"{x!r} is written as a decimal but must be a whole number: write {int(x)}"
     custom = err.schema.get("x-message") if isinstance(err.schema, dict) else None
     if custom:
         return custom
