@@ -221,6 +221,7 @@ ENCODING = {
     "surrogate": (run().encode() + b"x: \xed\xa0\x80\n", "end"),
     "truncated": (run().encode() + b"x: \xe2\x82\n", "end"),
     "nul-byte": (run().encode() + b"x: a\x00b\n", "end"),
+    "bom-inside": (run().encode() + "x: \ufeffb\n".encode(), "end"),  # libyaml drops it, OmegaConf keeps it
 }
 for cid, (raw, where) in ENCODING.items():
     line = raw.count(b"\n") if where == "end" else where

@@ -44,7 +44,8 @@ def raised_ids(path: Path) -> tuple[set[str], list[str]]:
             name = getattr(node.func, "id", getattr(node.func, "attr", None))
             args = dict(enumerate(node.args))
             arg = args.get(0) if name == "RunrepoError" else args.get(3) if name == "Finding" else None
-            arg = arg or next((k.value for k in node.keywords if k.arg == "rule"), None) if name else None
+            if name in ("RunrepoError", "Finding"):
+                arg = arg or next((k.value for k in node.keywords if k.arg == "rule"), None)
             if arg is None:
                 continue
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):

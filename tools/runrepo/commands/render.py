@@ -45,5 +45,7 @@ def run(args) -> int:
         for f in findings:
             print(f, file=sys.stderr)
         return EXIT_FINDINGS
-    sys.stdout.write(r.annotate(resolved) if args.annotate else r.render(resolved))
+    from ..rules.secrets import redact  # a credential is never printed, whatever the file says
+
+    sys.stdout.write(r.annotate(resolved, redact) if args.annotate else r.render(resolved, scrub=redact))
     return 0

@@ -101,7 +101,9 @@ def _dry_run(args, selection, outcomes, report) -> int:
         import json
 
         data = json.loads(report.as_json(selection, outcomes))
-        runs = {c.path: c.run for c in selection.to_submit}
+        from ..rules.secrets import redact
+
+        runs = {c.path: redact(c.run) for c in selection.to_submit}
         for row in data["runs"]:
             row["submission"] = runs.get(row["file"])
         sys.stdout.write(json.dumps(data, indent=2) + "\n")

@@ -80,6 +80,11 @@ class Layer:
 
 def parse_yaml(text: str, file: str) -> tuple[object, dict]:
     """Parse one YAML document into plain data and a key-path -> (line, col) map."""
+    bom = text.find("\ufeff", 1)
+    if bom > 0:  # libyaml drops a byte-order mark anywhere, PyYAML's reader (OmegaConf's) keeps it
+        line = text.count("\n", 0, bom) + 1
+        raise RunrepoError("layer-encoding", "a byte-order mark (U+FEFF) inside the text: YAML readers disagree "
+                                             "on it; delete it", file, line, bom - text.rfind("\n", 0, bom))
     try:
         _prescan(text, file)
         node = yaml.compose(text, Loader=_Loader)

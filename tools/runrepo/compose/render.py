@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 
 import yaml
 
@@ -59,13 +60,18 @@ def with_metadata(resolved: Resolved, *, with_digest: bool = True, **extra: str)
     return run
 
 
-def render(resolved: Resolved, with_digest: bool = True) -> str:
-    return dump(with_metadata(resolved, with_digest=with_digest))
+Scrub = Callable[[dict], dict]  # a run -> the same run as it may be shown (rules.secrets.redact)
 
 
-def annotate(resolved: Resolved) -> str:
+def render(resolved: Resolved, with_digest: bool = True, scrub: Scrub | None = None) -> str:
+    run = with_metadata(resolved, with_digest=with_digest)
+    return dump(scrub(run) if scrub else run)
+
+
+def annotate(resolved: Resolved, scrub: Scrub | None = None) -> str:
     """The rendered run with `# file:line` after every value: which layer set it."""
     run = with_metadata(resolved)
+    run = scrub(run) if scrub else run
     out: list[str] = []
     _emit(run, (), 0, resolved, out)
     return "\n".join(out) + "\n"

@@ -19,6 +19,7 @@ from ..estimate import estimate_run
 from ..findings import ERROR, Finding
 from ..git import EMPTY_TREE, Git
 from ..rules.limits import pr_findings, pr_totals
+from ..rules.secrets import redact
 
 
 @dataclass
@@ -172,7 +173,7 @@ def _diff_text(ev: Evaluated):
 
     def side(resolved, findings, rev: str) -> str:
         if resolved is not None:
-            return render(resolved, with_digest=False)
+            return render(resolved, with_digest=False, scrub=redact)
         why = "; ".join(str(f) for f in findings if f.severity == ERROR) or "it does not compose"
         return f"# does not compose at {rev[:12]}: {why}\n"
 

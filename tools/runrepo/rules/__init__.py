@@ -1,89 +1,14 @@
-"""The rule registry: each rule is an id, a severity, a one-line doc, the NeMo releases it
-applies to, a check over one expanded run, and a failing and a fixed example.
-
-Rule modules register themselves on import; `all_rules()` imports every family.
-"""
+"""Rules: the registry (registry.py), the context a rule sees (context.py), one module per family,
+and `run_rules`, which applies them to one expanded run."""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import replace
 
 from ..findings import ERROR, WARNING, Finding
-from ..releases import in_range
-
-FAMILIES = ("pipeline", "schema", "world", "batch", "parallel", "moe", "data", "platform", "nemo", "memory", "policy", "secrets")
-
-
-@dataclass(frozen=True)
-class Hit:
-    """What a check reports: the key path to blame, a message, and optionally a severity."""
-
-    path: tuple
-    message: str
-    severity: str | None = None
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    severity: str
-    doc: str
-    check: Callable[..., Iterable[Hit]]
-    family: str
-    since: str | None = None  # first NeMo release it applies to
-    before: str | None = None  # first release it no longer applies to
-    example: str = ""  # run-file fragment that fails the rule
-    fix: str = ""  # the same fragment, fixed
-    stage: str = ""  # set for ids the pipeline raises itself (gate, compose, ...): no check to run
-
-    def applies(self, release: str | None) -> bool:
-        return in_range(release, self.since, self.before)
-
-    @property
-    def releases(self) -> str:
-        if not self.since and not self.before:
-            return "all"
-        return f"{self.since or ''}..{self.before or ''}".strip(".") if self.before else f">= {self.since}"
-
-
-REGISTRY: dict[str, Rule] = {}
-
-
-def rule(id: str, doc: str, severity: str = ERROR, since=None, before=None, example="", fix=""):
-    """Register a check function as a rule."""
-
-    def register(fn):
-        if id in REGISTRY:
-            raise ValueError(f"rule {id} registered twice")
-        family = fn.__module__.rsplit(".", 1)[-1]
-        REGISTRY[id] = Rule(id, severity, doc, fn, family, since, before, example.strip(), fix.strip())
-        return fn
-
-    return register
-
-
-def raised(id: str, stage: str, doc: str, example: str = "", fix: str = "") -> None:
-    """Register an id that a pipeline stage raises (the gate's yaml-syntax, compose's layer-missing, ...),
-    so that `runrepo rules ID` explains every id a finding can carry."""
-    if id in REGISTRY:
-        raise ValueError(f"rule {id} registered twice")
-    REGISTRY[id] = Rule(id, ERROR, doc, _no_check, stage, example=example.strip(), fix=fix.strip(), stage=stage)
-
-
-def _no_check(ctx):
-    return ()
-
-
-def all_rules() -> dict[str, Rule]:
-    for family in FAMILIES:
-        try:
-            importlib.import_module(f"{__name__}.{family}")
-        except ModuleNotFoundError as e:
-            if e.name != f"{__name__}.{family}":
-                raise
-    return REGISTRY
+from .registry import REGISTRY, Hit, Rule, all_rules, raised, rule
+from .secrets import REDACTED, flagged
 
 
 def run_rules(ctx, only: Iterable[str] | None = None) -> list[Finding]:
@@ -103,6 +28,21 @@ def run_rules(ctx, only: Iterable[str] | None = None) -> list[Finding]:
         for h in hits:
             o = ctx.origin(h.path)
             out.append(Finding(o.file, o.line, o.col, r.id, h.severity or r.severity, h.message, ctx.run_file))
+    return scrub(out, flagged(ctx))
+
+
+def scrub(findings: list[Finding], secrets: dict[str, str]) -> list[Finding]:
+    """Findings whose messages quote none of the run's flagged strings (a schema error may quote the
+    value it refuses): each is replaced by `«redacted: <rule-id>»`."""
+    if not secrets:
+        return findings
+    out = []
+    for f in findings:
+        message = f.message
+        for value, rule_id in secrets.items():
+            if value in message:
+                message = message.replace(value, REDACTED.format(rule=rule_id))
+        out.append(f if message == f.message else replace(f, message=message))
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Hit, rule
+from .registry import Hit, rule
 from .suggest import divisors, nearest_multiples, one_of
 
 M = ("parameters", "model")

@@ -8,7 +8,7 @@ import math
 import re
 
 from ..releases import in_range
-from . import ERROR, WARNING, Hit, rule
+from .registry import ERROR, WARNING, Hit, rule
 
 DATA = ("parameters", "model", "data")
 SPLITS = ("train", "validation", "test")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..estimate import CUDA_RESERVE_MIB, WARN_FRACTION, GiB, estimate_run
-from . import WARNING, Hit, rule
+from .registry import WARNING, Hit, rule
 
 _NAMES = {"weights": "weights", "gradients": "gradients", "optimizer_state": "optimizer state",
           "activations": "activations", "logits": "logits", "transient": "backward working set",

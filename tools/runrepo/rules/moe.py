@@ -17,7 +17,7 @@ the release's default YAML lacks them.
 
 from __future__ import annotations
 
-from . import Hit, rule
+from .registry import Hit, rule
 from .suggest import divisors, nearest_multiples, one_of
 
 DISPATCHERS = ("allgather", "alltoall", "alltoall_seq", "flex")  # alltoall_seq from mcore 0.9, flex 0.12

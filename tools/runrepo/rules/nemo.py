@@ -8,7 +8,7 @@ import math
 
 from ..estimate.budget import max_time_seconds
 from ..releases import in_range
-from . import WARNING, Hit, rule
+from .registry import WARNING, Hit, rule
 from .suggest import divisors, nearest_multiples, one_of
 
 _UNSET = object()

@@ -6,7 +6,7 @@ every id a finding can carry (tests/rules/test_rule_ids.py finds them in the cod
 from __future__ import annotations
 
 from ..compose.gate import MAX_DEPTH, MAX_LAYER_BYTES, MAX_NODES
-from . import raised
+from .registry import raised
 
 _RUN = "# @package _global_\ndefaults:\n  - /nemo: v1_13\n  - /base\n  - /cluster: r7z2\n"
 
@@ -33,6 +33,9 @@ raised("yaml-duplicate-key", "gate", "no key appears twice in one mapping (YAML 
        fix="parameters:\n  model:\n    micro_batch_size: 2")
 raised("yaml-alias", "gate", "no YAML anchors, aliases or merge keys (`&a`, `*a`, `<<`): they can expand into "
        "alias bombs", example="a: &x [1, 2]\nb: *x", fix="a: [1, 2]\nb: [1, 2]")
+raised("yaml-number", "gate", "numbers are finite: no NaN or infinity (`.nan`, `.inf`, `1e309`), which NeMo cannot "
+       "train with and JSON cannot carry", example="parameters:\n  model:\n    optim:\n      lr: .nan",
+       fix="parameters:\n  model:\n    optim:\n      lr: 6.0e-4")
 raised("yaml-tag", "gate", "only plain YAML types: no `!!python/...` or other explicit tags",
        example="name: !!python/object:os.system x", fix="name: x")
 

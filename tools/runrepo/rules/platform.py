@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..releases import NEMO_IMAGE, TAG_RELEASES, digest_valid, image_tag, is_bare_digest, parse_image, release_of
-from . import WARNING, Hit, rule
+from .registry import WARNING, Hit, rule
 
 PLACEHOLDERS = re.compile(r"\?\?\?|your_dataset_path_here|/your_[a-z_]*path|\bTODO\b|\bFIXME\b|<fill[- ]in[^>]*>", re.I)
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

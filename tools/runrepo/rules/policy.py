@@ -12,8 +12,8 @@ from functools import lru_cache
 
 from ..releases import image_tag
 from ..validate.policy import FILE, where
-from . import Hit, rule
 from .limits import approval, gpu_hours, limit, number
+from .registry import Hit, rule
 
 MOVING = ("latest", "main", "nightly", "dev")  # image-pinned reports these; not said twice
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..validate import schema
-from . import WARNING, Hit, rule
+from .registry import WARNING, Hit, rule
 
 
 @rule(

@@ -14,13 +14,13 @@ verdicts as the rules, so a flagged value is never printed.
 
 from __future__ import annotations
 
-from . import Hit, rule
+from .registry import Hit, rule
 from .secret_detect import CACHE, CLEAN_KEYS, Verdict, decoded, entropy, high_entropy, judge, named_values, secret_name
 
 REDACTED = "«redacted: {rule}»"
 
 __all__ = [
-    "REDACTED", "Verdict", "decoded", "entropy", "high_entropy", "judge", "named_values", "redact",
+    "REDACTED", "Verdict", "decoded", "entropy", "flagged", "high_entropy", "judge", "named_values", "redact",
     "secret_name", "secret_values",
 ]  # fmt: skip
 
@@ -109,6 +109,11 @@ def _suspects(ctx) -> list:
         _scan(ctx.tool, ("runrepo",), "runrepo", cached)
         ctx.__dict__["_secret_suspects"] = cached
     return cached
+
+
+def flagged(ctx) -> dict[str, str]:
+    """The strings of one checked run that the secret rules flag -> rule id (the rules' own walk)."""
+    return {text: v.rule for _path, v, text in _suspects(ctx)}
 
 
 def secret_values(run, tool=None) -> dict[str, str]:

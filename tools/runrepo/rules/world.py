@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Hit, rule
+from .registry import Hit, rule
 
 
 @rule(

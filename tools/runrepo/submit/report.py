@@ -7,6 +7,7 @@ import json
 from ..compose.render import dump
 from ..report.escape import markdown as md
 from ..report.escape import markdown_code, workflow_message, workflow_property
+from ..rules.secrets import redact
 from .engine import Outcome
 from .select import Selection
 
@@ -85,5 +86,5 @@ def dry_run(selection: Selection) -> str:
     docs = []
     for c in selection.to_submit:
         docs.append(f"# {c.path} ({c.kind}): submitted unless {c.digest[:19]} is already on the platform\n"
-                    + dump(c.run))
+                    + dump(redact(c.run)))
     return "---\n".join(docs)

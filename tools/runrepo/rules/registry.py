@@ -1,0 +1,86 @@
+"""The rule registry: each rule is an id, a severity, a one-line doc, the NeMo releases it
+applies to, a check over one expanded run, and a failing and a fixed example.
+
+Rule modules register themselves on import (`@rule`); `all_rules()` imports every family.
+Ids that a pipeline stage raises itself (the gate's yaml-syntax, ...) are registered with `raised`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ..findings import ERROR, WARNING
+from ..releases import in_range
+
+FAMILIES = ("pipeline", "schema", "world", "batch", "parallel", "moe", "data", "platform", "nemo", "memory", "policy", "secrets")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a check reports: the key path to blame, a message, and optionally a severity."""
+
+    path: tuple
+    message: str
+    severity: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    doc: str
+    check: Callable[..., Iterable[Hit]]
+    family: str
+    since: str | None = None  # first NeMo release it applies to
+    before: str | None = None  # first release it no longer applies to
+    example: str = ""  # run-file fragment that fails the rule
+    fix: str = ""  # the same fragment, fixed
+    stage: str = ""  # set for ids the pipeline raises itself (gate, compose, ...): no check to run
+
+    def applies(self, release: str | None) -> bool:
+        return in_range(release, self.since, self.before)
+
+    @property
+    def releases(self) -> str:
+        if not self.since and not self.before:
+            return "all"
+        return f"{self.since or ''}..{self.before or ''}".strip(".") if self.before else f">= {self.since}"
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(id: str, doc: str, severity: str = ERROR, since=None, before=None, example="", fix=""):
+    """Register a check function as a rule."""
+
+    def register(fn):
+        if id in REGISTRY:
+            raise ValueError(f"rule {id} registered twice")
+        family = fn.__module__.rsplit(".", 1)[-1]
+        REGISTRY[id] = Rule(id, severity, doc, fn, family, since, before, example.strip(), fix.strip())
+        return fn
+
+    return register
+
+
+def raised(id: str, stage: str, doc: str, example: str = "", fix: str = "") -> None:
+    """Register an id that a pipeline stage raises (the gate's yaml-syntax, compose's layer-missing, ...),
+    so that `runrepo rules ID` explains every id a finding can carry."""
+    if id in REGISTRY:
+        raise ValueError(f"rule {id} registered twice")
+    REGISTRY[id] = Rule(id, ERROR, doc, _no_check, stage, example=example.strip(), fix=fix.strip(), stage=stage)
+
+
+def _no_check(ctx):
+    return ()
+
+
+def all_rules() -> dict[str, Rule]:
+    for family in FAMILIES:
+        importlib.import_module(f"{__package__}.{family}")
+    return REGISTRY
+
+
+__all__ = ["ERROR", "WARNING", "FAMILIES", "Hit", "Rule", "REGISTRY", "rule", "raised", "all_rules"]
