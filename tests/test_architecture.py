@@ -20,7 +20,7 @@ LAYERS = (  # each may import only from its own layer and the ones above it in t
     ("check",),
     ("changes",),
     ("plan", "submit"),
-    ("author",),
+    ("author", "lifecycle"),
     ("commands",),
     ("cli",),
 )

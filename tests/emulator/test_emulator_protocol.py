@@ -14,6 +14,7 @@ def _mcli_queries() -> dict[str, str]:
     from mcli.api.runs import (
         api_create_run,
         api_delete_runs,
+        api_get_run_logs,
         api_get_runs,
         api_start_run,
         api_stop_runs,
@@ -35,6 +36,7 @@ def _mcli_queries() -> dict[str, str]:
         "getClusters+utilization": api_get_clusters.QUERY_UTILIZATION,
         "getAllUsers": api_get_users.QUERY,
         "getUsers": api_get_users.QUERY.replace("AllUsers", "Users"),  # what get_current_user sends
+        "getRunLogsV2": api_get_run_logs.QUERY,  # a subscription, over the websocket
     }
 
 

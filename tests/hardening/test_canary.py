@@ -182,3 +182,26 @@ def test_submit_leaks_nothing(repo, canaries, tmp_path):
     texts["step summary"] = summary.read_text() if summary.exists() else ""
     _assert_clean(texts, canaries)
     assert created, "the valid canary run was not submitted: " + texts["submit text"][-2000:]
+
+
+def test_status_and_logs_leak_nothing(repo, canaries, tmp_path):
+    """After the merge: status in every format and a run's log, with the canary as the real key."""
+    from runrepo.emulator import mcli_env, running_emulator
+
+    path, base = repo
+    with running_emulator(tmp_path / "state.json", lifecycle="RUNNING@0") as emu:
+        env = _subprocess_env(
+            canaries, tmp_path, **mcli_env(emu.endpoint, canaries["MOSAICML_API_KEY"], config_dir=tmp_path / "mosaic")
+        )
+
+        def runrepo(*args: str) -> str:
+            p = subprocess.run([sys.executable, "-m", "runrepo.cli", *args, "--repo", str(path), "--repository",
+                                "acme/canary"], capture_output=True, text=True, env=env, timeout=300)
+            assert "Traceback" not in p.stderr
+            return p.stdout + p.stderr
+
+        runrepo("submit", "--base", base, "--retry-wait", "0.01")
+        texts = {f"status {fmt}": runrepo("status", "--format", fmt) for fmt in ("text", "json", "markdown")}
+        texts["logs"] = runrepo("logs", "runs/experiments/canary-ok.yaml")
+    _assert_clean(texts, canaries)
+    assert "canary-ok" in texts["status text"] and "RUNNING on r7z2" in texts["logs"]

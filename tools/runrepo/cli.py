@@ -15,8 +15,8 @@ import sys
 
 from .errors import EXIT_FINDINGS, EXIT_USAGE, NOT_FINDINGS, RunrepoError
 
-COMMANDS = ("check", "render", "rules", "explain", "changes", "plan", "submit", "emulator", "new", "import_", "demo",
-            "completion")
+COMMANDS = ("check", "render", "rules", "explain", "changes", "plan", "submit", "status", "logs", "emulator", "new",
+            "import_", "demo", "completion")
 
 EPILOG = """\
 a run's life:
@@ -25,6 +25,7 @@ a run's life:
   runrepo render | explain FILE                     the mcli run it expands to; layout, memory, GPU-hours
   runrepo plan --base origin/main                   what merging the branch will submit
   runrepo submit --base REV                         what the merge workflow runs
+  runrepo status | logs FILE                        what its platform runs are doing; the newest one's log
 
 Run it from anywhere inside the repository: the root (the folder holding runs/) is found from the
 file's path or the current directory. Exit codes: 0 clean, 1 findings, 2 usage or internal error.

@@ -28,11 +28,17 @@ class Decision:
         return self.action == SUBMIT
 
 
-def decide(change: RunChange, digest_base: str | None, digest_head: str | None) -> Decision:
-    """The action for one changed run, from the kind of change and the expanded run at both ends."""
+def decide(change: RunChange, digest_base: str | None, digest_head: str | None,
+           on_delete: str = "report") -> Decision:
+    """The action for one changed run, from the kind of change and the expanded run at both ends
+    (and, for a deleted file, the base policy's `on_delete`)."""
     same = digest_head is not None and digest_head == digest_base
     if change.kind == "added":
         return Decision(SUBMIT, "submit (new)", "a new run file")
+    if change.kind == "deleted" and on_delete == "stop":
+        return Decision(DELETED, "deleted (live runs stopped)",
+                        "the run file is removed; runs/policy.yaml on_delete: stop: merging stops this "
+                        "repository's live platform runs of it")
     if change.kind == "deleted":
         return Decision(DELETED, "deleted (run not stopped)",
                         "the run file is removed; a platform run it started is not stopped")

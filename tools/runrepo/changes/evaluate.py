@@ -78,7 +78,8 @@ def evaluate(repo: Path | str, base: str, head: str = "HEAD", rc: RangeChanges |
         if ch.kind != "deleted":
             res = check_run(at_head, layer_name(ch.path), policy)
             h_res, findings = res.resolved, res.findings
-        decision = decide(ch, digest(b_res) if b_res else None, digest(h_res) if h_res else None)
+        decision = decide(ch, digest(b_res) if b_res else None, digest(h_res) if h_res else None,
+                          policy_file.on_delete(policy))
         runs.append(Evaluated(ch, decision, h_res, b_res, list(findings), list(b_findings)))
     strays = [stray_finding(path) for path in rc.stray]
     return Evaluation(rc, runs, policy, _shared_findings(at_head, rc.shared) + strays, at_base, at_head)

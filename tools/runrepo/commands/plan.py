@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from pathlib import Path
 
 from ..errors import EXIT_USAGE
 from . import common
+from .status import add_repository_args
 
 
 def add_parser(sub):
@@ -21,6 +24,10 @@ def add_parser(sub):
         "GitHub's size limit; json: everything, for scripts",
     )
     p.add_argument("--output", "-o", help="write here instead of standard output")
+    p.add_argument("--platform", action=argparse.BooleanOptionalAction, default=None,
+                   help="also read the platform (read-only): the live runs merging would stop, or run beside "
+                        "(default: when MOSAICML_API_KEY is set); a platform error is one line, never a failed plan")
+    add_repository_args(p)
     common.add_repo_arg(p)
     return p
 
@@ -34,6 +41,7 @@ def run(args) -> int:
         print(f"{args.repo}: error[usage] not a repository with runs/ (use --repo)", file=sys.stderr)
         return EXIT_USAGE
     result = plan(repo, args.base, args.head)
+    _platform(args, repo, result)
     out = FORMATS[args.format](result)
     if args.output and args.output != "-":
         try:
@@ -47,3 +55,23 @@ def run(args) -> int:
         n = len(result.blocked)
         print(f"runrepo plan: {n} run(s) to submit have errors", file=sys.stderr)
     return result.exit_code
+
+
+def _platform(args, repo: Path, result) -> None:
+    """The live rows (lifecycle.drift): opt-in, read-only, and never a reason for the plan to fail."""
+    from ..lifecycle import drift
+
+    wanted = args.platform if args.platform is not None else bool(os.environ.get("MOSAICML_API_KEY"))
+    if not wanted or not drift.relevant(result):
+        result.platform = "" if args.platform is False else drift.unknown(result)
+        return
+    from .submit import repository
+
+    who = repository(args, repo.resolve())
+    if not (who.name or who.id):
+        result.platform = drift.unknown(result, "which repository? --repository OWNER/NAME")
+        return
+    try:
+        drift.annotate(result, repo, who)
+    except Exception as e:  # noqa: BLE001 (a plan never fails for the platform's sake)
+        result.platform = drift.unknown(result, f"{type(e).__name__}: {e}")

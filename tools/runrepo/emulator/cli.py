@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from .faults import FaultConfigError, FaultPlan, FaultRule
+from .lifecycle import LifecycleError, parse_steps
 from .server import EmulatorError, EmulatorServer
 from .state import StateError, StateStore
 
@@ -34,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
                         "'429,count=2', 'latency,ms=500,op=getRunsPaginated' (repeatable)")
     p.add_argument("--faults-file", help='JSON fault plan: {"latency_ms", "seed", "rules": [...]}')
     p.add_argument("--seed", type=int, help="seed for probabilistic faults")
+    p.add_argument("--lifecycle", default="", metavar="STEPS",
+                   help="the script every new run follows, seconds after creation, e.g. "
+                        "'QUEUED@1,RUNNING@5,COMPLETED@600' or 'RUNNING@2,FAILED@30:OOMKilled' (default: "
+                        "runs stay PENDING until moved through /_set_status or /_schedule)")
     p.add_argument("--api-key", action="append", default=None, metavar="KEY[=EMAIL]",
                    help="accept only these keys (repeatable); default: any key not starting with 'bad'")
     p.add_argument("-v", "--verbose", action="store_true", help="log every HTTP request to stderr")
@@ -85,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         store.ensure()
         server = EmulatorServer(args.host, args.port, store, plan, api_keys=_api_keys(args.api_key),
                                 verbose=args.verbose)
-    except (FaultConfigError, EmulatorError, StateError) as e:
+        server.lifecycle = parse_steps(args.lifecycle)
+    except (FaultConfigError, EmulatorError, StateError, LifecycleError) as e:
         print(f"runrepo-emulator: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as e:

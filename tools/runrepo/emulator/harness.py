@@ -10,8 +10,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from . import catalog, runs
+from . import lifecycle as _lifecycle
 from .faults import FaultPlan, FaultRule
-from .server import EmulatorServer, set_run_status
+from .server import EmulatorServer, script_run, set_run_status
 from .state import StateStore
 
 # Variables that would send mcli elsewhere or change its auth/timeouts if inherited.
@@ -80,6 +82,29 @@ class Emulator:
     def set_status(self, name: str, status: str, reason: str | None = None) -> dict[str, Any] | None:
         return set_run_status(self.server.store, name, status, reason)
 
+    def set_lifecycle(self, steps: str | list | None) -> None:
+        """The script every new run follows, e.g. "QUEUED@0.2,RUNNING@0.5,COMPLETED@5" (seconds after
+        its creation); None or "": runs stay PENDING until moved."""
+        self.server.lifecycle = _lifecycle.parse_steps(steps)
+
+    def schedule(self, name: str, steps: str | list) -> dict[str, Any] | None:
+        """Script one run: steps `after` seconds from now or `at` a time (past times apply at once)."""
+        return script_run(self.server.store, name, _lifecycle.parse_steps(steps))
+
+    def append_log(self, name: str, text: str, rank: int = 0) -> dict[str, Any] | None:
+        return script_run(self.server.store, name, [], text, rank)
+
+    def seed(self, run_inputs: Iterable[dict[str, Any]], email: str = "seed@example.com") -> list[str]:
+        """Store many runs in one write, each validated as createRun validates it (`runInput` as mcli
+        sends it): a platform holding thousands of runs without thousands of requests. Their names."""
+        user = catalog.user_for_email(email)
+        with self.server.store.transaction() as state:
+            made = [runs.create_run(state, ri, user) for ri in run_inputs]
+            for run in made:
+                if self.server.lifecycle:
+                    _lifecycle.attach(run, self.server.lifecycle, _lifecycle.parse_time(run["createdAt"]))
+        return [r["name"] for r in made]
+
     def backdate(self, name: str, created_at: datetime) -> None:
         """Make a stored run look as if it had been created at `created_at` (runs of past months)."""
         stamp = created_at.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
@@ -104,12 +129,14 @@ class Emulator:
 
 def start_emulator(state_path: str | os.PathLike[str], *, host: str = "127.0.0.1", port: int = 0,
                    api_keys: Mapping[str, str] | Iterable[str] | None = None, verbose: bool = False,
-                   **faults: Any) -> Emulator:
-    """Serve in a daemon thread; `faults` are FaultPlan fields (latency_ms, rules, seed)."""
+                   lifecycle: str | list | None = None, **faults: Any) -> Emulator:
+    """Serve in a daemon thread; `faults` are FaultPlan fields (latency_ms, rules, seed); `lifecycle`
+    the script new runs follow (Emulator.set_lifecycle)."""
     store = StateStore(state_path)
     store.ensure()
     plan = FaultPlan.from_dict(faults)
     server = EmulatorServer(host, port, store, plan, api_keys=api_keys, verbose=verbose)
+    server.lifecycle = _lifecycle.parse_steps(lifecycle)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="mapi-emulator", daemon=True)
     thread.start()

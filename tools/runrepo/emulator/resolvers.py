@@ -10,7 +10,7 @@ from typing import Any
 
 from graphql import GraphQLSchema, build_schema
 
-from . import catalog, runs
+from . import catalog, lifecycle, runs
 from .catalog import api_error
 from .state import StateStore
 
@@ -21,6 +21,7 @@ class Context:
 
     store: StateStore
     user: dict[str, Any]
+    lifecycle: list[dict[str, Any]] | None = None  # the script every new run follows (lifecycle.py)
 
 
 def _parse_time(value: str) -> datetime:
@@ -97,15 +98,17 @@ def select_runs(state: dict[str, Any], user: dict[str, Any], data: dict[str, Any
 def _get_runs_paginated(_root: Any, info: Any, getRunsPaginatedData: dict[str, Any]) -> dict[str, Any]:
     ctx: Context = info.context
     data = getRunsPaginatedData
-    with ctx.store.transaction(write=False) as state:
-        found = select_runs(state, ctx.user, data)
+    found = select_runs(lifecycle.refresh(ctx.store), ctx.user, data)
     return runs.paginate(found, data.get("limit"), data.get("cursor"))
 
 
 def _create_run(_root: Any, info: Any, createRunData: dict[str, Any]) -> list[dict[str, Any]]:
     ctx: Context = info.context
     with ctx.store.transaction() as state:
-        return [runs.create_run(state, createRunData.get("runInput"), ctx.user)]
+        run = runs.create_run(state, createRunData.get("runInput"), ctx.user)
+        if ctx.lifecycle:
+            lifecycle.attach(run, ctx.lifecycle, lifecycle.parse_time(run["createdAt"]))
+        return [run]
 
 
 def _mutate(action: Callable[[dict[str, Any], dict[str, Any]], None]) -> Callable[..., list[dict[str, Any]]]:
@@ -114,6 +117,7 @@ def _mutate(action: Callable[[dict[str, Any], dict[str, Any]], None]) -> Callabl
     def resolve(_root: Any, info: Any, getRunsData: dict[str, Any], **kwargs: Any) -> list[dict[str, Any]]:
         ctx: Context = info.context
         with ctx.store.transaction() as state:
+            lifecycle.advance_all(state["runs"])
             found = select_runs(state, ctx.user, getRunsData)
             for run in found:
                 action(run, kwargs)
@@ -125,19 +129,20 @@ def _mutate(action: Callable[[dict[str, Any], dict[str, Any]], None]) -> Callabl
 def _stop(run: dict[str, Any], kwargs: dict[str, Any]) -> None:
     if run["status"] not in runs.TERMINAL_STATUSES:
         reason = (kwargs.get("stopRunsData") or {}).get("reason") or "Stopped by user"
-        runs.set_status(run, "STOPPED", reason)
+        lifecycle.transition(run, "STOPPED", reason)
 
 
 def _delete(run: dict[str, Any], _kwargs: dict[str, Any]) -> None:
     # Soft delete: the record stays so includeDeleted lookups still find it.
     if run["status"] not in runs.TERMINAL_STATUSES:
-        runs.set_status(run, "STOPPED", "Run deleted")
+        lifecycle.transition(run, "STOPPED", "Run deleted")
     run["isDeleted"] = True
     run["deletedAt"] = run["updatedAt"] = runs.now_iso()
 
 
 def _start(run: dict[str, Any], _kwargs: dict[str, Any]) -> None:
     runs.restart(run)
+    run["details"]["nodes"] = []  # the new resumption gets its nodes when it runs
 
 
 def _update(run: dict[str, Any], kwargs: dict[str, Any]) -> None:

@@ -262,11 +262,11 @@ def _unique_name(base: str, taken: set[str]) -> str:
             return candidate
 
 
-def set_status(run: dict[str, Any], status: str, reason: str | None = None) -> None:
-    """Move a run (its latest resumption and lifecycle) to `status`."""
+def set_status(run: dict[str, Any], status: str, reason: str | None = None, at: str | None = None) -> None:
+    """Move a run (its latest resumption and lifecycle) to `status`, now or at the scripted time `at`."""
     if status not in ALL_STATUSES:
         raise api_error(f"unknown run status {status!r}", 400)
-    now = now_iso()
+    now = at or now_iso()
     res = run["resumptions"][-1]
     lifecycle = run["details"]["lifecycle"]
     if lifecycle and lifecycle[-1]["endTime"] is None:

@@ -6,6 +6,10 @@ GET  /_requests     the request log: operation, fault applied, HTTP status sent
 GET|POST /_faults   read or replace the fault plan (JSON, see faults.py)
 POST /_reset        clear runs, request log and faults
 POST /_set_status   {"name", "status", "reason"?}: move a run, e.g. to RUNNING
+POST /_schedule     {"name", "steps"}: a run's scripted transitions and logs (lifecycle.py)
+POST /_lifecycle    {"steps"}: the script every new run follows (times after its creation)
+POST /_logs         {"name", "text", "rank"?}: append to a node's log
+GET  /graphql       with `Upgrade: websocket`: subscriptions (logs), websocket.py
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from urllib.parse import urlsplit
 
 from graphql import GraphQLError, OperationDefinitionNode, execute_sync, parse, validate
 
-from . import catalog, resolvers, runs
+from . import catalog, lifecycle, resolvers, websocket
 from .faults import Action, FaultConfigError, FaultPlan, error_page
 from .state import StateError, StateStore
 
@@ -84,6 +88,7 @@ class EmulatorServer(ThreadingHTTPServer):
         self.faults = faults or FaultPlan()
         self.policy = KeyPolicy(api_keys)
         self.verbose = verbose
+        self.lifecycle: list[dict[str, Any]] = []  # the script every new run follows
         self.request_log: list[dict[str, Any]] = []
         self.log_lock = threading.Lock()
         # mcli sends a handful of constant query strings; validating each costs 2-4 ms.
@@ -236,7 +241,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _route_get(self, path: str) -> None:
         if path == "/_state":
-            self._send_json(200, self.server.store.read())
+            self._send_json(200, lifecycle.refresh(self.server.store))
         elif path == "/_requests":
             with self.server.log_lock:
                 self._send_json(200, list(self.server.request_log))
@@ -244,6 +249,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(200, self.server.faults.to_dict())
         elif path == "/healthz":
             self._send_json(200, {"ok": True})
+        elif path == "/graphql" and websocket.is_upgrade(self):
+            websocket.serve(self)
         elif path == "/graphql":
             self._send_errors(405, "send GraphQL requests with POST")
         else:
@@ -271,6 +278,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(200, {"ok": True})
         elif path == "/_set_status":
             self._set_status(payload)
+        elif path in ("/_schedule", "/_lifecycle", "/_logs"):
+            self._script(path, payload)
         else:
             self._send_errors(404, f"no route {path}")
 
@@ -286,6 +295,26 @@ class Handler(BaseHTTPRequestHandler):
             return
         if run is None:
             self._send_errors(404, f"run {payload['name']} not found")
+        else:
+            self._send_json(200, run)
+
+    def _script(self, path: str, payload: Any) -> None:
+        payload = payload if isinstance(payload, dict) else {}
+        try:
+            if path == "/_lifecycle":
+                self.server.lifecycle = lifecycle.parse_steps(payload.get("steps"))
+                self._send_json(200, {"steps": self.server.lifecycle})
+                return
+            run = script_run(self.server.store, str(payload.get("name")), lifecycle.parse_steps(payload.get("steps")),
+                             payload.get("text"), int(payload.get("rank") or 0))
+        except (lifecycle.LifecycleError, ValueError) as e:
+            self._send_errors(400, str(e))
+            return
+        except GraphQLError as e:
+            self._send_errors(400, e.message)
+            return
+        if run is None:
+            self._send_errors(404, f"run {payload.get('name')} not found")
         else:
             self._send_json(200, run)
 
@@ -334,7 +363,7 @@ class Handler(BaseHTTPRequestHandler):
                  user: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         result = execute_sync(self.server.schema, document, variable_values=variables,
                               operation_name=operation_name,
-                              context_value=resolvers.Context(self.server.store, user))
+                              context_value=resolvers.Context(self.server.store, user, self.server.lifecycle))
         if not result.errors:
             return 200, {"data": result.data}
         # No data at all means the request itself was bad (e.g. variables of the wrong shape).
@@ -345,7 +374,21 @@ class Handler(BaseHTTPRequestHandler):
 def set_run_status(store: StateStore, name: str, status: str, reason: str | None = None) -> dict | None:
     """Move a stored run to `status` (the platform's scheduler does this on its own)."""
     with store.transaction() as state:
+        lifecycle.advance_all(state["runs"])
         run = next((r for r in state["runs"] if r["name"] == name), None)
         if run is not None:
-            runs.set_status(run, status.upper(), reason)
+            lifecycle.transition(run, status.upper(), reason)
+        return run
+
+
+def script_run(store: StateStore, name: str, steps: list[dict], text: str | None = None, rank: int = 0) -> dict | None:
+    """Give a stored run scripted steps (times from now) and/or append `text` to a node's log."""
+    with store.transaction() as state:
+        lifecycle.advance_all(state["runs"])
+        run = next((r for r in state["runs"] if r["name"] == name), None)
+        if run is not None:
+            lifecycle.attach(run, steps)
+            if text:
+                lifecycle.append_log(run, text, rank)
+            lifecycle.advance(run)  # a step due now (after: 0) happens now
         return run

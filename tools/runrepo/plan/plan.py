@@ -40,6 +40,9 @@ class RunPlan:
     digest_head: str | None = None
     findings: list[Finding] = field(default_factory=list)
     memory: dict | None = None  # from runrepo.estimate, when that module is installed
+    # On the platform now (lifecycle.drift, when plan reads it): this repository's live runs of the file
+    live: list[dict] = field(default_factory=list)
+    live_note: str = ""  # what merging does next to them (a second run beside it; stops it; leaves it)
     # The diff is rendered on first use: a markdown plan shows only what fits in a comment,
     # and rendering 2 x 1,000 expanded runs to YAML would dominate a large plan.
     make_diff: object = field(default=None, repr=False, compare=False)
@@ -102,6 +105,7 @@ class Plan:
     shared_findings: list[Finding] = field(default_factory=list)  # a changed layer that fails the gate
     pr_findings: list[Finding] = field(default_factory=list)  # the base policy's per-pull-request limits
     estimate: bool = False  # the memory estimate was available
+    platform: str = ""  # how the platform was read for the live rows, or why it was not
 
     @property
     def totals(self) -> Totals:
@@ -135,6 +139,7 @@ class Plan:
             "other": self.other,
             "shared_findings": [f.as_dict() for f in self.shared_findings],
             "pr_findings": [f.as_dict() for f in self.pr_findings],
+            "platform": self.platform,
             "exit_code": self.exit_code,
         }
 

@@ -15,6 +15,7 @@ from ..report.escape import markdown as esc
 from ..report.escape import markdown_code as code
 from ..report.escape import markdown_fence as fence
 from .group import before, groups
+from .live import live_block, live_cell, live_lines
 from .plan import Plan, RunPlan
 
 MARKER = "<!-- runrepo-plan -->"  # the workflow finds and updates its one sticky comment by this
@@ -113,7 +114,7 @@ def table(p: Plan, compact: bool = False) -> list[str]:
         name = code(short(r.path))
         if r.old_path:
             name = f"{code(short(r.old_path))} &rarr; {name}"
-        label = f"**{r.label}**" if r.submitted else r.label
+        label = (f"**{r.label}**" if r.submitted else r.label) + live_cell(r)
         was = before(r)
         cells = [
             name,
@@ -225,7 +226,7 @@ def markdown(p: Plan, limit: int = LIMIT) -> str:
     rows = table(p)
     if size("\n".join(out + rows)) + TAIL_RESERVE > limit:
         rows = table(p, compact=True)
-    out += rows + [""] + notes(p)
+    out += rows + [""] + notes(p) + live_block(p)
     used = size("\n".join(out))
     if used + TAIL_RESERVE > limit:  # a table this large cannot be complete: say so rather than exceed
         keep = []
@@ -306,7 +307,7 @@ def text(p: Plan) -> str:
     )
     shared = {id(r): members for members in groups(p.runs) for r in members if len(members) > 1}
     for r in p.runs:
-        out += ["", f"== {r.path}: {r.label}: {r.reason}"]
+        out += ["", f"== {r.path}: {r.label}: {r.reason}", *live_lines(r)]
         out += [str(f) for f in r.findings]
         members = shared.get(id(r))
         if members and members[0] is not r:
@@ -316,6 +317,7 @@ def text(p: Plan) -> str:
             out.append(f"the same change in {len(members)} runs: " + ", ".join(m.path for m in members))
         out.append(r.diff.rstrip("\n") if r.diff else "(expanded run identical at base and head)")
     out += [str(f) for f in p.shared_findings + p.pr_findings]
+    out += [f"platform: {p.platform}"] if p.platform else []
     return "\n".join(out) + "\n"
 
 

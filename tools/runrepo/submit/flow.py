@@ -17,6 +17,7 @@ from pathlib import Path
 from ..changes.detect import changes
 from ..errors import RunrepoError
 from ..git import Git, is_zero
+from . import deleted
 from .budget import held_back
 from .engine import Listing, Outcome, RetryPolicy, Submitter, fail, static_outcome
 from .platform import PlatformError, Repository
@@ -86,7 +87,7 @@ def submit(req: Request) -> Result:
             base, listing, error = _auto(side, git, head, req)
         rc = changes(req.repo, base, head)
         # Every run the range could submit, before composing: the look-up start follows from git.
-        maybe = [r.path for r in rc.runs if r.kind in ("added", "modified", "renamed") or r.resubmit]
+        maybe = [r.path for r in rc.runs if r.kind in ("added", "modified", "renamed", "deleted") or r.resubmit]
         since = lookup_start(git, head, maybe, req.lookback)
         early = None
         named = bool(req.repository.name or req.repository.id)
@@ -96,17 +97,32 @@ def submit(req: Request) -> Result:
         if not req.dry_run and selection.to_submit:
             _need_repository(req)
         if req.dry_run or not selection.to_submit or error is not None:
-            return Result(selection, _offline(selection, None if req.dry_run else error), notes, since=since)
+            outcomes = _offline(selection, None if req.dry_run else error)
+            if not req.dry_run and named:  # deleted files: their runs named, or stopped
+                outcomes = deleted.settle(selection, outcomes, lambda: _read(side, since, listing, early, error),
+                                          req.repository, notes)
+            return Result(selection, outcomes, notes, since=since)
         sub = side.open(since)
         try:
             runs = listing.back_to(since) if listing is not None else early.result()
         except PlatformError as e:
             return Result(selection, _offline(selection, e), notes, since=since)
         outcomes = sub.run(selection, runs, lambda create: held_back(git, rc.range, selection.policy, create))
+        outcomes = deleted.settle(selection, outcomes, lambda: (sub, runs), req.repository, notes)
         listed = sub.listed + (len(listing.runs) if listing is not None else 0)
         notes.append(f"looked up {listed} platform run(s) created since {since:%Y-%m-%d %H:%M} UTC "
                      f"({sub.pages + (listing.pages if listing is not None else 0)} page(s))")
         return Result(selection, outcomes, notes, listed, sub.pages, since)
+
+
+def _read(side: _Platform, since: datetime | None, listing: Listing | None, early, error: PlatformError | None):
+    """(submitter, listing) for a range that creates nothing: what was read already, else one read now."""
+    if error is not None:  # --base auto could not read the platform: neither can this
+        raise error
+    sub = side.open(since)
+    if listing is not None:
+        return sub, listing.back_to(since)
+    return sub, early.result() if early is not None else sub.connect()
 
 
 def _need_repository(req: Request) -> None:

@@ -29,6 +29,8 @@ TRANSIENT = frozenset({429, 500, 502, 503, 504})
 # The only states in which a copy may be deleted automatically: it has not started, so deleting
 # it loses no work. A duplicate in any other state is reported for a person to decide.
 NOT_STARTED = frozenset({"PENDING", "QUEUED"})
+# States in which a run holds or waits for GPUs: what stop-on-delete may stop (lifecycle/).
+LIVE = frozenset({"PENDING", "QUEUED", "STARTING", "RUNNING"})
 
 
 class PlatformError(Exception):
@@ -90,10 +92,22 @@ class PlatformRun:
     base: str = ""
     repository: str = ""
     repository_id: str = ""
+    # What `runrepo status` shows (mcli's Run: first start, last end, latest reason, GPU-hours so far)
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    reason: str = ""
+    max_duration: float | None = None  # hours
+    gpu_hours: float = 0.0
+    nodes: int = 0
 
     @property
     def identity(self) -> tuple[str, str]:
         return (self.path, self.digest)
+
+    @property
+    def live(self) -> bool:
+        """Holds or waits for GPUs."""
+        return not self.deleted and self.status.upper() in LIVE
 
     @property
     def started(self) -> bool:
@@ -240,14 +254,28 @@ def mcli_session(workers: int = 16):
             if _session["depth"] == 0:
                 retry.RETRY_EXCEPTIONS = _session.pop("retry")
                 api_get_runs.get_current_user = _session.pop("whoami")
-                _session.pop("conn").__exit__(None, None, None)
+                conn = _session.pop("conn")
+                conn.__exit__(None, None, None)
+                _settle_websocket(conn)
+
+
+def _settle_websocket(conn, grace: float = 1.0) -> None:
+    """Let the event loop of mcli's websocket (logs) stop after close(): otherwise the connection's
+    __del__ closes it again while the interpreter exits, and prints an ignored exception."""
+    import time
+
+    loop, end = getattr(conn, "_loop", None), time.monotonic() + grace
+    while loop is not None and loop.is_running() and time.monotonic() < end:
+        time.sleep(0.02)
+
+
+def _utc(when: datetime | None) -> datetime | None:
+    return when.replace(tzinfo=timezone.utc) if when is not None and when.tzinfo is None else when
 
 
 def _from_sdk(run) -> PlatformRun:
     meta = run.metadata or {}
-    created = run.created_at
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=timezone.utc)
+    created = _utc(run.created_at)
     return PlatformRun(
         name=run.name,
         uid=str(run.run_uid),
@@ -262,6 +290,12 @@ def _from_sdk(run) -> PlatformRun:
         base=str(meta.get("runrepo_base") or ""),
         repository=str(meta.get("runrepo_repository") or ""),
         repository_id=str(meta.get("runrepo_repository_id") or ""),
+        started_at=_utc(run.started_at),
+        ended_at=_utc(run.completed_at),
+        reason=str(run.reason or ""),
+        max_duration=run.max_duration,
+        gpu_hours=float(run.get_gpu_hours()),
+        nodes=int(run.node_count or 0),
     )
 
 
@@ -384,3 +418,52 @@ class Platform:
             return get_return_response(response, future=False, timeout=timeout)
 
         return {r.name for r in self._call(delete)}
+
+    # ---- after the merge (lifecycle/): one run, its logs, stopping ----------------------------------
+    def get(self, name: str) -> PlatformRun | None:
+        """One run by name (deleted ones too), or None."""
+        from mcli import get_runs
+
+        found = self._call(get_runs, runs=[name], include_details=True, include_deleted=True,
+                           all_users=self.all_users)
+        return _from_sdk(found[0]) if found else None
+
+    def logs(self, name: str, rank: int | None = None, follow: bool = False, failed: bool = False):
+        """The log text of a run's latest resumption (one node rank, or with `failed` its first failed
+        node), in pieces as mcli yields them.
+
+        mcli reads logs through a websocket subscription; with `follow`, pieces arrive as the run
+        writes them until it ends, so only the wait for each piece is unbounded."""
+        from mcli import follow_run_logs, get_run_logs
+
+        try:
+            if follow:
+                yield from follow_run_logs(name, node_rank=rank)
+            else:
+                yield from get_run_logs(name, node_rank=rank, failed=failed and rank is None, timeout=self.timeout)
+        except Exception as e:
+            raise classify(e, self.endpoint) from None
+
+    def stop_live(self, names: list[str], reason: str) -> set[str]:
+        """Stop these runs if they are still live; the names the platform reports stopped.
+
+        mcli's stopRuns mutation with a status filter added to its name filter (as delete_unstarted
+        does), so a run that ended meanwhile is left as it is. Never called with no names: mcli's
+        empty filter would stop every run the key can see."""
+        from mcli.api.engine.engine import get_return_response, run_plural_mapi_request
+        from mcli.api.model.run import Run
+        from mcli.api.runs import api_stop_runs as sdk
+        from mcli.config import MCLIConfig
+
+        if not names:
+            return set()
+        data = {"filters": {"name": {"in": list(names)}, "status": {"in": sorted(LIVE)}}}
+        MCLIConfig.load_config().update_entity(data)
+        variables = {sdk.VARIABLE_DATA_NAME: data, sdk.OPTIONAL_DATA_NAME: {"reason": reason}}
+
+        def stop(timeout: float):
+            response = run_plural_mapi_request(query=sdk.QUERY, query_function=sdk.QUERY_FUNCTION,
+                                               return_model_type=Run, variables=variables)
+            return get_return_response(response, future=False, timeout=timeout)
+
+        return {r.name for r in self._call(stop)}

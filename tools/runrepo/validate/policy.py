@@ -23,6 +23,7 @@ NAME = "policy"
 FILE = f"{RUNS}/{NAME}.yaml"
 RULE = "policy-file"
 PINS = ("tag", "digest")
+ON_DELETE = ("report", "stop")  # report (the default): name the live runs; stop: stop this repository's
 
 _NUM = (int, float)
 # key -> (type check, description); None means "unset, not enforced"
@@ -42,6 +43,8 @@ TOP = {
     "persistent_paths": _STR_LIST,
     "cuda_reserve_mib": _POSITIVE,  # memory the CUDA context and allocator keep from each GPU
     "approvals": (lambda v: isinstance(v, list), "a list of {run, reason, max_gpus, max_gpu_hours}"),
+    # What a merge that deletes a run file does with its live platform runs (lifecycle/deleted.py).
+    "on_delete": (lambda v: v in ON_DELETE, " or ".join(ON_DELETE)),
 }
 IMAGES = {
     "registries": _STR_LIST,
@@ -134,3 +137,8 @@ def where(policy: dict, *path) -> str:
     """`runs/policy.yaml:LINE` of a policy key, for messages."""
     line = (policy.get("_pos") or {}).get(tuple(path), (0, 0))[0]
     return f"{policy.get('_file', FILE)}:{line}" if line else policy.get("_file", FILE)
+
+
+def on_delete(policy: dict) -> str:
+    """`report` unless the policy opts in to `stop`."""
+    return "stop" if (policy or {}).get("on_delete") == "stop" else "report"
