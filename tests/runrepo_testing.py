@@ -26,7 +26,8 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 
 
 def bundled_runs() -> list[str]:
-    return sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "runs" / "experiments").glob("*.yaml"))
+    """Every bundled run file: training runs (runs/experiments/) and data runs (runs/data/)."""
+    return sorted(p.relative_to(ROOT).as_posix() for d in ("experiments", "data") for p in (ROOT / "runs" / d).glob("*.yaml"))
 
 
 class Cli:

@@ -27,7 +27,7 @@ def test_from_a_subfolder_with_a_path_relative_to_it(cli, repo, monkeypatch):
     code, out, _ = cli("check", "--format", "json", "../experiments/gpt3-126m-1node.yaml")
     assert code == 0 and checked(out) == 1
     code, out, _ = cli("check", "--format", "json", "--all")  # no path: the root is found from the cwd
-    assert code == 0 and checked(out) == 2
+    assert code == 0 and checked(out) == 4
 
 
 def test_absolute_path_from_outside_any_repository(cli, repo, tmp_path, monkeypatch):
@@ -61,7 +61,7 @@ def test_repo_option_before_or_after_the_subcommand(cli, repo, tmp_path, monkeyp
 def test_repo_option_after_wins_over_before(cli, repo, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, _ = cli("--repo", str(tmp_path / "nowhere"), "check", "--all", "--format", "json", "--repo", str(repo))
-    assert code == 0 and checked(out) == 2
+    assert code == 0 and checked(out) == 4
 
 
 def test_outside_a_repository_is_one_line_naming_the_way_out(cli, tmp_path, monkeypatch):
@@ -87,8 +87,10 @@ def test_git_commands_from_a_subfolder(cli, repo, monkeypatch):
     code, out, err = cli("changes", "--base", "0" * 40, "--format", "json")
     assert code == 0, err
     assert sorted(r["path"] for r in json.loads(out)["runs"]) == [
+        "runs/data/wiki_gpt2.yaml",
         "runs/experiments/gpt3-126m-1node.yaml",
         "runs/experiments/gpt3-126m-2node.yaml",
+        "runs/experiments/gpt3-126m-wiki.yaml",
     ]
 
 

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 from runrepo.compose import render
+from runrepo.compose.datasets import catalog
 from runrepo.compose.engine import compose
 from runrepo.compose.layers import TreeSource
 from runrepo.compose.resolve import resolve
@@ -19,7 +20,8 @@ from runrepo_testing import ROOT, bundled_runs, run_file, write
 
 
 def expanded(repo, rel):
-    return resolve(compose(TreeSource(repo), rel.removeprefix("runs/").removesuffix(".yaml")))
+    source = TreeSource(repo)
+    return resolve(compose(source, rel.removeprefix("runs/").removesuffix(".yaml")), catalog(source))
 
 
 @pytest.mark.parametrize("run", bundled_runs())

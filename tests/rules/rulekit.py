@@ -63,7 +63,7 @@ def run_text(body: str, nemo="v2_0", cluster="r7z2", node="single_node", model="
         f"/cluster: {cluster}",
         f"/node: {node}",
         f"/model: {model}" if model else None,
-        "/data: pile" if data else None,
+        "/testdata: pile" if data else None,
     ]
     lines = ["# @package _global_", "defaults:"] + [f"  - {g}" for g in groups if g] + ["  - _self_", "name: t-run"]
     return "\n".join(lines) + "\n" + body.strip("\n") + "\n"
@@ -73,7 +73,7 @@ class Repo:
     def __init__(self, root: Path):
         self.root = root
         shutil.copytree(REPO / "runs", root / "runs")
-        self.write("runs/data/pile.yaml", DATA_LAYER)
+        self.write("runs/testdata/pile.yaml", DATA_LAYER)  # a layer (runs/data/ holds data runs)
         self.write("runs/cluster/one_gpu.yaml", ONE_GPU_CLUSTER)
 
     def write(self, rel: str, text: str) -> str:

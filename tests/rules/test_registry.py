@@ -32,9 +32,10 @@ PROVEN_ELSEWHERE = {  # id -> the test that proves it
     "platform": "submit/test_submit_errors.py",
     "internal": "rules/test_rules_robust.py",
     "defaults-loop": "hardening/cases_compose.py",  # a layer that lists itself, or two that list each other
+    "datasets-file": "rules/test_rules_datasets.py",  # runs/datasets.yaml, not a run file
 }
 RELEASES = sorted((p.stem[1:].replace("_", ".") for p in (ROOT_RUNS / "nemo").glob("v*.yaml")), key=release_key)
-STANDARD = {"cluster": "r7z2", "node": "single_node", "model": "gpt3_126m", "data": "pile"}
+STANDARD = {"cluster": "r7z2", "node": "single_node", "model": "gpt3_126m", "testdata": "pile"}
 
 
 def _release(rule, text: str) -> str:
@@ -69,15 +70,17 @@ def run_file(rule, example: str) -> str:
         body.append(lines[i])
         i += 1
     if "data_prefix" in example:  # the data layer's list cannot merge with another form
-        del entries["data"]
+        del entries["testdata"]
     head = ["# @package _global_", "defaults:", *entries.values(), *extra, "  - _self_"]
     if not re.search(r"(?m)^name:", example):
         head.append("name: t-run")
     return "\n".join(head + body) + "\n"
 
 
-def _findings(repo, text: str):
-    rel = repo.write("runs/experiments/t.yaml", text)
+def _findings(repo, text: str, rule=None):
+    """Check the example as a run file: a data run (runs/data/) for rules that judge only data runs."""
+    folder = "data" if rule is not None and "training" not in rule.kinds else "experiments"
+    rel = repo.write(f"runs/{folder}/t.yaml", text)
     return repo.check(rel), rel
 
 
@@ -98,13 +101,13 @@ def test_every_id_has_an_example_or_names_its_proof():
 def test_example_fails_on_its_marked_line_and_the_fix_passes(repo, rule_id):
     r = all_rules()[rule_id]
     text = run_file(r, r.example)
-    findings, rel = _findings(repo, text)
+    findings, rel = _findings(repo, text, r)
     mine = [f for f in findings if f.rule == rule_id]
     assert mine, f"{rule_id}: its example gives no {rule_id} finding; got {[str(f) for f in findings]}"
     line = marked_line(text)
     assert {(f.file, f.line) for f in mine} == {(rel, line)}, f"{rule_id}: {[str(f) for f in mine]}"
 
-    findings, _ = _findings(repo, run_file(r, r.fix))
+    findings, _ = _findings(repo, run_file(r, r.fix), r)
     assert [str(f) for f in findings if f.rule == rule_id] == [], f"{rule_id}: its fix still fails"
     if not r.stage:
         assert [str(f) for f in findings if f.severity == "error"] == [], f"{rule_id}: its fix is not a valid run"

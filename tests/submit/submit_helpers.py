@@ -29,7 +29,11 @@ from runrepo.emulator import MCLI_ENV_CONFLICTS, mcli_env, running_emulator  # n
 ZERO = "0" * 40
 from runrepo_testing import GIT_ENV  # noqa: E402
 
-BUNDLED = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "runs" / "experiments").glob("*.yaml"))
+# The bundled data example: a data run and the training run that reads it (tests/submit/test_submit_data.py).
+# The other submission tests leave it out, so that every bundled run they submit is created at once.
+DATA_RUN, READER = "runs/data/wiki_gpt2.yaml", "runs/experiments/gpt3-126m-wiki.yaml"
+BUNDLED = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "runs" / "experiments").glob("*.yaml")
+                 if p.relative_to(ROOT).as_posix() != READER)
 FAST = ("--retry-wait", "0.01", "--timeout", "10", "--attempts", "4")
 REPOSITORY = "acme/runs"  # identity includes the repository: every submission names one
 
@@ -57,10 +61,13 @@ def run_text(name: str, cluster: str = "r7z2", extra: str = "") -> str:
 class Repo:
     """A scratch git repository holding a copy of this project's runs/ on `main`."""
 
-    def __init__(self, path: Path, date: str | None = None):
+    def __init__(self, path: Path, date: str | None = None, data: bool = False):
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
         shutil.copytree(ROOT / "runs", path / "runs", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        if not data:  # without the data example (DATA_RUN, READER)
+            for rel in (DATA_RUN, READER):
+                (path / rel).unlink()
         self.git("init", "-q", "-b", "main")
         self.commit("runs/ of the project", date=date)
 

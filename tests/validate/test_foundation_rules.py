@@ -68,10 +68,11 @@ def test_shared_layer_mistake_is_reported_in_the_overlay(repo, cli):
     path.write_text(path.read_text().replace("global_batch_size: 256", "global_batch_size: 260"))
     code, findings = cli.findings(repo, overlay)
     hits = [f for f in findings if f["rule"] == "batch-divisible"]
-    assert code == 1 and len(hits) == 2  # two runs depend on it, with different data-parallel sizes
-    assert {h["run"] for h in hits} == {
+    assert code == 1 and len(hits) == 2  # three runs depend on it, with two data-parallel sizes
+    assert {r for h in hits for r in h["run"].split(", ")} == {
         "runs/experiments/gpt3-126m-1node.yaml",
         "runs/experiments/gpt3-126m-2node.yaml",
+        "runs/experiments/gpt3-126m-wiki.yaml",
     }
     for h in hits:
         assert h["file"] == overlay and h["line"] == line_of(repo, overlay, "global_batch_size: 260")
@@ -80,7 +81,7 @@ def test_shared_layer_mistake_is_reported_in_the_overlay(repo, cli):
 
 def test_cluster_change_checks_every_dependent_run(repo, cli):
     code, out, _ = cli("check", "--repo", str(repo), "runs/cluster/r7z2.yaml")
-    assert "2 run(s) checked" in out
+    assert "4 run(s) checked" in out  # three training runs and the data run
     code, out, _ = cli("check", "--repo", str(repo), "runs/cluster/r1z1.yaml")
     assert "0 run(s) checked" in out and code == 0
 

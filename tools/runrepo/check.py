@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .compose.dataprep import DATA_DIR
+from .compose.datasets import catalog
 from .compose.engine import compose
 from .compose.layers import RUNS, TreeSource
 from .compose.resolve import Resolved, resolve
@@ -13,7 +15,8 @@ from .findings import Finding, dedupe
 from .rules import run_rules
 from .rules.context import RunCtx
 
-RUN_DIR = "experiments"
+RUN_DIR = "experiments"  # training runs; data runs live in DATA_DIR (compose/dataprep.py)
+RUN_DIRS = (RUN_DIR, DATA_DIR)
 NOT_LAYERS = ("policy",)  # files under runs/ that are not Hydra layers
 
 
@@ -23,11 +26,16 @@ class RunResult:
     file: str
     resolved: Resolved | None  # None when checked in a worker process (not sent back)
     findings: list[Finding] = field(default_factory=list)
-    layers: list[str] = field(default_factory=list)  # files composed, in merge order
+    layers: list[str] = field(default_factory=list)  # files read: composed in merge order, then its data's
 
 
 def is_run(name: str) -> bool:
-    return name.startswith(RUN_DIR + "/")
+    """A run: a training run (experiments/...) or a data run (data/...)."""
+    return name.startswith((RUN_DIR + "/", DATA_DIR + "/"))
+
+
+def is_data_run(name: str) -> bool:
+    return name.startswith(DATA_DIR + "/")
 
 
 def run_names(source: TreeSource) -> list[str]:
@@ -49,7 +57,7 @@ def expand(source: TreeSource, name: str) -> tuple[Resolved | None, list[Finding
 def _expand(source: TreeSource, name: str) -> tuple[Resolved | None, list[Finding]]:
     file = f"{RUNS}/{name}.yaml"
     try:
-        return resolve(compose(source, name)), []
+        return resolve(compose(source, name), catalog(source)), []
     except RunrepoError as e:
         return None, [Finding.from_error(e, file)]
     except RecursionError:
@@ -59,7 +67,7 @@ def _expand(source: TreeSource, name: str) -> tuple[Resolved | None, list[Findin
 def check_run(source: TreeSource, name: str, policy: dict | None = None) -> RunResult:
     resolved, findings = expand(source, name)
     file = f"{RUNS}/{name}.yaml"
-    layers = [] if resolved is None else resolved.composed.layers
+    layers = [] if resolved is None else resolved.files
     if resolved is not None:
         findings = run_rules(RunCtx(resolved, policy or {}))
     return RunResult(name, file, resolved, findings, layers)
@@ -123,15 +131,16 @@ STRAY_RULE = "run-file-name"
 
 
 def is_stray(rel: PurePosixPath) -> bool:
-    """A file under runs/experiments/ that is not a `.yaml` run file (x.yml, x.YAML, notes.txt)."""
-    return rel.parts[:1] == (RUN_DIR,) and rel.suffix != ".yaml"
+    """A file under runs/experiments/ or runs/data/ that is not a `.yaml` run file (x.yml, x.YAML, notes.txt)."""
+    return rel.parts[:1] in ((RUN_DIR,), (DATA_DIR,)) and rel.suffix != ".yaml"
 
 
 def stray_finding(file: str) -> Finding:
     name = PurePosixPath(file)
+    folder = f"{RUNS}/{name.parts[1] if len(name.parts) > 2 else RUN_DIR}"
     return Finding(file, 0, 0, STRAY_RULE, "error",
-                   f"only `.yaml` files under {RUNS}/{RUN_DIR}/ are run files: this one would never be checked or "
-                   f"submitted; rename it to {name.stem}.yaml (or move it out of {RUNS}/{RUN_DIR}/)", file)
+                   f"only `.yaml` files under {folder}/ are run files: this one would never be checked or "
+                   f"submitted; rename it to {name.stem}.yaml (or move it out of {folder}/)", file)
 
 
 def check(
@@ -142,12 +151,13 @@ def check(
     all_runs = run_names(source)
     if names is None:
         wanted, shared = set(all_runs), []
-        strays = [f for f in source.files(RUN_DIR) if is_stray(PurePosixPath(f).relative_to(RUNS))]
+        strays = [f for d in RUN_DIRS for f in source.files(d) if is_stray(PurePosixPath(f).relative_to(RUNS))]
     else:
         wanted = {n for n in names if is_run(n)}
-        shared = [n for n in names if not is_run(n) and n.split("/")[-1] not in NOT_LAYERS]
+        # a changed data run is also read by training runs (their data_prefix): they are checked too
+        shared = [n for n in names if (not is_run(n) or is_data_run(n)) and n.split("/")[-1] not in NOT_LAYERS]
     findings: list[Finding] = [stray_finding(f) for f in strays]
-    for name in shared:  # gate each changed layer on its own, even when no run uses it yet
+    for name in [n for n in shared if not is_run(n)]:  # gate each changed layer on its own, even when unused
         try:
             source.layer(name)
         except RunrepoError as e:

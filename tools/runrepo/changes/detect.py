@@ -16,11 +16,13 @@ import fnmatch
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..check import RUN_DIR, expand, run_names
+from ..check import RUN_DIR, RUN_DIRS, expand, run_names
+from ..compose.dataprep import is_data_file
 from ..compose.layers import RUNS, GitSource
 from ..git import EMPTY_TREE, ZERO, Git, is_zero
 
 RUN_PREFIX = f"{RUNS}/{RUN_DIR}/"
+RUN_PREFIXES = tuple(f"{RUNS}/{d}/" for d in RUN_DIRS)  # training runs, data runs
 TRAILER = "Runrepo-Resubmit"  # a commit trailer that asks for dependents of a shared change to be resubmitted
 KINDS = ("added", "modified", "renamed", "deleted", "affected")
 
@@ -56,7 +58,7 @@ class RangeChanges:
 
 
 def is_run_file(path: str) -> bool:
-    return path.startswith(RUN_PREFIX) and path.endswith(".yaml")
+    return path.startswith(RUN_PREFIXES) and path.endswith(".yaml")
 
 
 def matches(path: str, patterns: list[str]) -> bool:
@@ -65,11 +67,12 @@ def matches(path: str, patterns: list[str]) -> bool:
 
 
 def dependents(source: GitSource, layer_files: set[str]) -> dict[str, list[str]]:
-    """Run file -> the changed shared layers it composes from (runs that fail there count too)."""
+    """Run file -> the changed files it reads: shared layers it composes from, and the data runs and
+    runs/datasets.yaml its datasets were linked through (runs that fail there count too)."""
     out: dict[str, list[str]] = {}
     for name in run_names(source):
         resolved, findings = expand(source, name)
-        used = set(resolved.composed.layers) if resolved else {f.file for f in findings}
+        used = set(resolved.files) if resolved else {f.file for f in findings}
         hit = sorted(used & layer_files)
         if hit:
             out[f"{RUNS}/{name}.yaml"] = hit
@@ -101,18 +104,22 @@ def changes(repo: Path | str, base: str, head: str = "HEAD") -> RangeChanges:
         change = _classify(status, path, old)
         if change is not None:
             rc.runs.append(change)
-        elif path.startswith(RUN_PREFIX) and status != "D":
+        elif path.startswith(RUN_PREFIXES) and status != "D":
             rc.stray.append(path)
         elif path.endswith(".yaml") and path != f"{RUNS}/policy.yaml":
             rc.shared.append({"status": status, "path": path, "old_path": old})
         else:
             rc.other.append(path)
     edited = [r for r in rc.runs if r.kind in ("added", "modified", "renamed")]
-    causes = git.last_changes(rc.range, [r.path for r in edited], RUN_PREFIX.rstrip("/"))
+    causes: dict[str, tuple[str, list[str]]] = {}
+    for prefix in RUN_PREFIXES:  # renames are followed within each run folder
+        mine = [r.path for r in edited if r.path.startswith(prefix)]
+        causes.update(git.last_changes(rc.range, mine, prefix.rstrip("/")) if mine else {})
     for r in edited:
         r.cause, r.aliases = causes.get(r.path, (head_sha, []))
-    if rc.shared:
-        files = {s["path"] for s in rc.shared} | {s["old_path"] for s in rc.shared if s["old_path"]}
+    data = {p for r in rc.runs for p in (r.path, r.old_path) if p and is_data_file(p)}  # training runs read them
+    if rc.shared or data:
+        files = {s["path"] for s in rc.shared} | {s["old_path"] for s in rc.shared if s["old_path"]} | data
         touched = {r.path for r in rc.runs} | {r.old_path for r in rc.runs}
         trailers = git.trailers(rc.range, TRAILER)
         for path, layers in sorted(dependents(GitSource.at(git.repo, head_sha), files).items()):

@@ -10,7 +10,7 @@ from . import common
 
 def add_parser(sub):
     p = sub.add_parser("render", help="print the expanded mcli run YAML of a run file")
-    p.add_argument("path", help="a run file under runs/experiments/")
+    p.add_argument("path", help="a run file under runs/experiments/ (or a data run under runs/data/)")
     p.add_argument("--annotate", action="store_true", help="show which layer file:line set every value")
     p.add_argument(
         "--engine",
@@ -25,19 +25,20 @@ def add_parser(sub):
 def run(args) -> int:
     from ..check import expand, is_run
     from ..compose import render as r
+    from ..compose.datasets import catalog
     from ..compose.resolve import resolve
 
     source = common.source(args)
     names = common.layer_names([args.path], source)
     if not names or not is_run(names[0]):
-        print(f"{args.path}: not a run file under runs/experiments/", file=sys.stderr)
+        print(f"{args.path}: not a run file under runs/experiments/ or runs/data/", file=sys.stderr)
         return EXIT_USAGE
     resolved, findings = expand(source, names[0])  # the gate stands in front of Hydra too
     if args.engine == "hydra" and resolved is not None:
         from ..compose.oracle import hydra_compose
 
         try:
-            resolved = resolve(hydra_compose(source.runs_dir, names[0]))
+            resolved = resolve(hydra_compose(source.runs_dir, names[0]), catalog(source))
         except Exception as e:  # noqa: BLE001 - Hydra's own errors, shown as one line
             print(f"{args.path}: error[hydra] {str(e).splitlines()[0]}", file=sys.stderr)
             return EXIT_FINDINGS

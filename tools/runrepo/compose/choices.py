@@ -9,8 +9,8 @@ from __future__ import annotations
 import difflib
 import posixpath
 
-NOT_LAYERS = ("policy",)  # files under runs/ that no run composes
-NOT_CHOSEN = ("experiments",)  # groups a run file never includes
+NOT_LAYERS = ("policy", "datasets")  # files under runs/ that no run composes
+NOT_CHOSEN = ("experiments", "data")  # groups a run file never includes (run folders)
 
 
 def closest(word: str, options) -> str | None:

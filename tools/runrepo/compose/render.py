@@ -50,6 +50,7 @@ def digest(resolved: Resolved) -> str:
 
 # The metadata keys a submitted run carries (runrepo_<key>): where it came from and its identity.
 SUBMIT_KEYS = ("path", "digest", "commit", "base", "repository", "repository_id")
+DATASET_KEY = "dataset"  # and a data run, what its dataset is built from (what training runs wait for)
 
 
 def with_metadata(resolved: Resolved, *, with_digest: bool = True, **extra: str) -> dict:
@@ -59,6 +60,8 @@ def with_metadata(resolved: Resolved, *, with_digest: bool = True, **extra: str)
     meta["runrepo_path"] = resolved.composed.run
     if with_digest:  # a plan's diff leaves it out: it changes with any change, and says nothing a reviewer reads
         meta["runrepo_digest"] = digest(resolved)
+        if resolved.dataset:
+            meta[f"runrepo_{DATASET_KEY}"] = resolved.dataset
     meta.update({f"runrepo_{k}": v for k, v in extra.items() if v})
     run["metadata"] = meta
     return run

@@ -8,6 +8,11 @@
 3. `parameters` resolves with itself as the root, as NeMo resolves it, with NeMo's
    resolvers (`multiply`, `sum`, and the launcher's `divide_ceil`, `divide_floor`).
 4. The tool-only `runrepo` section is taken out; the rest is the mcli run.
+5. Datasets: a data run (runs/data/) gets its command written from its recipe (`parameters`, see
+   dataprep.py) where its layers left `command` null; a training run's `data_prefix` entries are
+   linked (datasets.Catalog): `data: NAME` becomes the prefix data run NAME writes, and each path is
+   matched to a data run or to runs/datasets.yaml. Hydra composes `data: NAME` as the mapping it is;
+   this step, applied to both compositions, replaces it, so parity holds.
 
 Only those four resolvers exist while resolving: `oc.env` and every other resolver that
 reads the environment, files or runs code is unknown, so nothing from the CI
@@ -20,9 +25,11 @@ import contextlib
 import math
 import re
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from ..errors import RunrepoError
-from . import interp
+from . import dataprep, interp
+from .datalinks import Links
 from .engine import Composed
 from .layers import Origin
 
@@ -74,6 +81,14 @@ RESOLVERS = {
 ENV_READING = ("oc.env", "oc.decode", "oc.create", "env", "hydra", "now", "eval", "python")
 
 
+class Linker(Protocol):
+    """What links a training run's datasets (datasets.Catalog; passed in, so this module does not import it)."""
+
+    def link(self, params: dict[str, Any], composed: Composed) -> Links: ...
+
+    def claims(self, params: Any, composed: Composed) -> Links: ...
+
+
 @dataclass
 class Resolved:
     """The expanded run (mcli shape), the tool section, and where every value came from."""
@@ -82,6 +97,19 @@ class Resolved:
     tool: dict
     composed: Composed
     derived: dict  # key path -> path of the value it was derived from
+    links: Links | None = None  # a training run's data_prefix entries; a data run's other claimants (step 5)
+    dataset: str = ""  # a data run: what its dataset is built from (dataprep.dataset_digest)
+
+    @property
+    def is_data(self) -> bool:
+        """A data run (runs/data/), not a training run."""
+        return dataprep.is_data_file(self.composed.run)
+
+    @property
+    def files(self) -> list[str]:
+        """Every file the expansion read: the layers in merge order, then what linking its data read."""
+        extra = [f for f in (self.links.files if self.links else []) if f not in self.composed.layers]
+        return [*self.composed.layers, *extra]
 
     @property
     def prov(self) -> dict:
@@ -234,8 +262,8 @@ def _check_sections(top: dict, composed: Composed) -> None:
         raise RunrepoError("section-type", f"`{key}` must be {want}, not {got}{hint}", at.file, at.line, at.col)
 
 
-def resolve(composed: Composed) -> Resolved:
-    """Apply the resolve step above to a composition."""
+def resolve(composed: Composed, catalog: Linker | None = None) -> Resolved:
+    """Apply the resolve step above to a composition (`catalog`: the datasets of its source, for step 5)."""
     data = composed.data
     top_raw = {k: v for k, v in data.items()}
     params_raw = top_raw.get("parameters")
@@ -248,9 +276,19 @@ def resolve(composed: Composed) -> Resolved:
     if "parameters" in top_raw:
         top["parameters"] = _plain(params, composed, ("parameters",)) if isinstance(params, dict) else params
     tool = top.pop(TOOL_KEY, None)
+    tool = tool if isinstance(tool, dict) else {}
+    links, dataset = None, ""
+    if dataprep.is_data_file(composed.run):
+        if "command" in top and top["command"] is None:
+            top["command"] = dataprep.command(top.get("parameters"), tool)
+            derived[("command",)] = ("parameters",)
+        dataset = dataprep.dataset_digest(top)
+        links = catalog.claims(top.get("parameters"), composed) if catalog is not None else None
+    elif catalog is not None and isinstance(top.get("parameters"), dict):
+        links = catalog.link(top["parameters"], composed)
     run = {k: top[k] for k in ORDER if k in top}
     run.update({k: v for k, v in top.items() if k not in run})
-    return Resolved(run=run, tool=tool if isinstance(tool, dict) else {}, composed=composed, derived=derived)
+    return Resolved(run=run, tool=tool, composed=composed, derived=derived, links=links, dataset=dataset)
 
 
 def resolve_parameters(params: dict, file: str = "") -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+from ..compose.layers import Origin
 from ..findings import ERROR, WARNING, Finding
 from .registry import REGISTRY, Hit, Rule, all_rules, raised, rule
 from .secrets import REDACTED, flagged
@@ -17,7 +18,7 @@ def run_rules(ctx, only: Iterable[str] | None = None) -> list[Finding]:
     for r in all_rules().values():
         if r.stage or (only is not None and r.id not in only):
             continue
-        if not r.applies(ctx.release):
+        if not r.applies(ctx.release) or not r.judges(ctx.kind):
             continue
         try:
             hits = list(r.check(ctx))
@@ -26,7 +27,7 @@ def run_rules(ctx, only: Iterable[str] | None = None) -> list[Finding]:
             out.append(Finding(o.file, o.line, o.col, "internal", ERROR, f"rule {r.id} crashed: {e!r}", ctx.run_file))
             continue
         for h in hits:
-            o = ctx.origin(h.path)
+            o = ctx.origin(h.path) if h.at is None else Origin(*h.at)
             out.append(Finding(o.file, o.line, o.col, r.id, h.severity or r.severity, h.message, ctx.run_file))
     return scrub(out, flagged(ctx))
 

@@ -25,6 +25,11 @@ class RunCtx:
         return self.resolved.run
 
     @property
+    def kind(self) -> str:
+        """training (runs/experiments/) or data (runs/data/): which rules judge the run."""
+        return "data" if self.resolved.is_data else "training"
+
+    @property
     def tool(self) -> dict:
         return self.resolved.tool
 

@@ -67,6 +67,10 @@ raised("interpolation-resolver", "resolve", "only NeMo's resolvers (multiply, su
        "nothing that reads the environment, files or runs code", example="env_variables:\n"
                                                                          "  TOKEN: ${oc.env:TOKEN}  #<",
        fix="env_variables:\n  TOKEN_FILE: /secrets/token   # mounted by the platform")
+raised("dataset-ref", "resolve", "a `data: NAME` entry of data_prefix names a data run (runs/data/NAME.yaml) "
+       "that composes and writes a dataset", example="parameters:\n  model:\n    data:\n"
+                                                   "      data_prefix: [1.0, data: wiki_gpt3]  #<",
+       fix="parameters:\n  model:\n    data:\n      data_prefix: [1.0, data: wiki_gpt2]")
 raised("section-type", "resolve", "compute, parameters, scheduling, env_variables and metadata are mappings; "
        "integrations is a list", example="scheduling: 24  #<", fix="scheduling:\n  max_duration: 24")
 

@@ -14,16 +14,22 @@ from dataclasses import dataclass
 from ..findings import ERROR, WARNING
 from ..releases import in_range
 
-FAMILIES = ("pipeline", "schema", "world", "batch", "parallel", "moe", "data", "platform", "nemo", "memory", "policy", "secrets")
+FAMILIES = ("pipeline", "schema", "world", "batch", "parallel", "moe", "data", "platform", "nemo", "memory", "policy",
+            "secrets", "dataprep", "datasets")
+TRAINING, DATA = "training", "data"  # run kinds: runs/experiments/ and runs/data/ (RunCtx.kind)
+# Families that judge any mcli run; the rest judge a NeMo training config, or (dataprep) a data run's recipe.
+BOTH_KINDS = ("platform", "policy", "secrets")
 
 
 @dataclass(frozen=True)
 class Hit:
-    """What a check reports: the key path to blame, a message, and optionally a severity."""
+    """What a check reports: the key path to blame, a message, and optionally a severity (and, for a
+    finding in a file the run does not compose, such as runs/datasets.yaml, that file's position)."""
 
     path: tuple
     message: str
     severity: str | None = None
+    at: tuple[str, int, int] | None = None  # (file, line, col) instead of the path's origin
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,10 @@ class Rule:
     example: str = ""  # run-file fragment that fails the rule
     fix: str = ""  # the same fragment, fixed
     stage: str = ""  # set for ids the pipeline raises itself (gate, compose, ...): no check to run
+    kinds: tuple[str, ...] = (TRAINING,)  # the run kinds it judges
+
+    def judges(self, kind: str) -> bool:
+        return kind in self.kinds
 
     def applies(self, release: str | None) -> bool:
         return in_range(release, self.since, self.before)
@@ -52,14 +62,16 @@ class Rule:
 REGISTRY: dict[str, Rule] = {}
 
 
-def rule(id: str, doc: str, severity: str = ERROR, since=None, before=None, example="", fix=""):
-    """Register a check function as a rule."""
+def rule(id: str, doc: str, severity: str = ERROR, since=None, before=None, example="", fix="",
+         kinds: tuple[str, ...] | None = None):
+    """Register a check function as a rule; `kinds` defaults by family (BOTH_KINDS, dataprep: data runs)."""
 
     def register(fn):
         if id in REGISTRY:
             raise ValueError(f"rule {id} registered twice")
         family = fn.__module__.rsplit(".", 1)[-1]
-        REGISTRY[id] = Rule(id, severity, doc, fn, family, since, before, example.strip(), fix.strip())
+        judged = kinds or ((TRAINING, DATA) if family in BOTH_KINDS else (DATA,) if family == "dataprep" else (TRAINING,))
+        REGISTRY[id] = Rule(id, severity, doc, fn, family, since, before, example.strip(), fix.strip(), kinds=judged)
         return fn
 
     return register
@@ -83,4 +95,4 @@ def all_rules() -> dict[str, Rule]:
     return REGISTRY
 
 
-__all__ = ["ERROR", "WARNING", "FAMILIES", "Hit", "Rule", "REGISTRY", "rule", "raised", "all_rules"]
+__all__ = ["DATA", "ERROR", "TRAINING", "WARNING", "FAMILIES", "Hit", "Rule", "REGISTRY", "rule", "raised", "all_rules"]

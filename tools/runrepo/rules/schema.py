@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..validate import schema
-from .registry import WARNING, Hit, rule
+from .registry import DATA, TRAINING, WARNING, Hit, rule
 
 
 @rule(
@@ -11,6 +11,7 @@ from .registry import WARNING, Hit, rule
     "the expanded run is a modern mcli run: known fields, right types, no retired spellings",
     example="gpu_num: 8  #<",
     fix="compute:\n  nodes: 1   # gpus derived from the cluster",
+    kinds=(TRAINING, DATA),
 )
 def mcli_schema(ctx):
     run = {k: v for k, v in ctx.run.items()}

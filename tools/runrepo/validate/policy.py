@@ -41,6 +41,8 @@ TOP = {
     "require_max_duration": (lambda v: isinstance(v, bool), "true or false"),
     "integrations": _STR_LIST,
     "persistent_paths": _STR_LIST,
+    # A data_prefix path that no data run writes and runs/datasets.yaml does not declare: an error, not a warning.
+    "require_known_datasets": (lambda v: isinstance(v, bool), "true or false"),
     "cuda_reserve_mib": _POSITIVE,  # memory the CUDA context and allocator keep from each GPU
     "approvals": (lambda v: isinstance(v, list), "a list of {run, reason, max_gpus, max_gpu_hours}"),
     # What a merge that deletes a run file does with its live platform runs (lifecycle/deleted.py).
