@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ..check import check_run, expand, stray_finding
+from ..compose.datalinks import Use
 from ..compose.layers import RUNS, GitSource
 from ..compose.render import digest
 from ..compose.resolve import Resolved
@@ -42,6 +43,11 @@ class Evaluated:
     @cached_property
     def digest_base(self) -> str | None:
         return digest(self.base) if self.base is not None else None
+
+    @property
+    def needs(self) -> list[Use]:
+        """The data runs it reads at head (a training run is submitted only once they have completed)."""
+        return self.head.links.needs if self.head is not None and self.head.links is not None else []
 
 
 @dataclass

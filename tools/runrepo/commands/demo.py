@@ -1,9 +1,10 @@
 """`runrepo demo`: the whole flow on the bundled runs, with no credentials and nothing leaving this machine.
 
-check every run -> start the local MosaicML API emulator (loopback, free port, temporary state) ->
-submit every run (base all zeros) -> list what the platform now holds -> submit again to show that
-nothing is duplicated -> stop the emulator. runs/ is first committed into a scratch git repository,
-so uncommitted edits are shown too and the checkout's own git state is never touched.
+check every run -> start the local MosaicML API emulator (loopback, free port, temporary state; data
+runs complete on a script) -> submit every run (base all zeros): a training run that reads a data run
+waits for it -> once the data run has completed, submit again: the waiting run is created, nothing else
+twice -> once more: nothing is created -> stop the emulator. runs/ is first committed into a scratch git
+repository, so uncommitted edits are shown too and the checkout's own git state is never touched.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from ..errors import EXIT_USAGE
@@ -85,8 +87,9 @@ def run(args) -> int:
         from ..emulator import MCLI_ENV_CONFLICTS, mcli_env, running_emulator
 
         _section("2. local MosaicML API emulator")
-        with running_emulator(Path(tmp) / "state.json") as emu:
-            print(f"listening on {emu.endpoint} (state in a temporary folder, any API key accepted)", flush=True)
+        with running_emulator(Path(tmp) / "state.json", data_lifecycle=DATA_SCRIPT) as emu:
+            print(f"listening on {emu.endpoint} (state in a temporary folder, any API key accepted; data runs "
+                  f"follow the script {DATA_SCRIPT})", flush=True)
             try:
                 for name in MCLI_ENV_CONFLICTS:
                     os.environ.pop(name, None)
@@ -95,21 +98,38 @@ def run(args) -> int:
             finally:
                 os.environ.clear()
                 os.environ.update(saved)
-        _section("5. emulator stopped")
+        _section("6. emulator stopped")
     print("demo: OK" if code == 0 else "demo: FAILED (see above)")
     return code
 
 
+DATA_SCRIPT = "RUNNING@0.5,COMPLETED@1.5"  # how the emulator runs a data run: completed 1.5 s after creation
+
+
+def _notes(rows: list[dict]) -> None:
+    for r in rows:
+        if r["status"] == "waiting":
+            print(f"  {r['file']}: {r['detail']}", flush=True)
+
+
 def _flow(repo: Path, emu) -> int:
-    _section("3. runrepo submit --base 0000000 (every bundled run)")
+    _section("3. runrepo submit --base 0000000 (every bundled run; a run that reads a data run waits for it)")
     code, first = _submit(repo)
     _table(first)
-    _section("4. the same submission again: nothing is created twice")
+    _notes(first)
+    waiting = {r["file"] for r in first if r["status"] == "waiting"}
+    _section("4. the data runs complete; the same submission again creates the waiting runs, nothing twice")
+    time.sleep(2.0)  # DATA_SCRIPT's last step, and a margin
     code2, second = _submit(repo)
     _table(second)
+    _section("5. once more: nothing is created")
+    code3, third = _submit(repo)
+    _table(third)
     live = emu.runs(include_deleted=False)
     print(f"\nplatform: {len(live)} live run(s) for {len(first)} run file(s): "
           + ", ".join(sorted(r["name"] for r in live)))
-    ok = (code == 0 and code2 == 0 and all(r["status"] == "created" for r in first)
-          and all(r["status"] == "existing" for r in second) and len(live) == len(first))
+    ok = (code == code2 == code3 == 0
+          and all(r["status"] == ("waiting" if r["file"] in waiting else "created") for r in first)
+          and all(r["status"] == ("created" if r["file"] in waiting else "existing") for r in second)
+          and all(r["status"] == "existing" for r in third) and len(live) == len(first))
     return 0 if ok else 1

@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="the script every new run follows, seconds after creation, e.g. "
                         "'QUEUED@1,RUNNING@5,COMPLETED@600' or 'RUNNING@2,FAILED@30:OOMKilled' (default: "
                         "runs stay PENDING until moved through /_set_status or /_schedule)")
+    p.add_argument("--data-lifecycle", default="", metavar="STEPS",
+                   help="the script runrepo's data runs (runs/data/) follow instead of --lifecycle's, e.g. "
+                        "'RUNNING@1,COMPLETED@5': data runs complete, so the training runs waiting for them are "
+                        "submitted by the next `runrepo submit`")
     p.add_argument("--api-key", action="append", default=None, metavar="KEY[=EMAIL]",
                    help="accept only these keys (repeatable); default: any key not starting with 'bad'")
     p.add_argument("-v", "--verbose", action="store_true", help="log every HTTP request to stderr")
@@ -91,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         server = EmulatorServer(args.host, args.port, store, plan, api_keys=_api_keys(args.api_key),
                                 verbose=args.verbose)
         server.lifecycle = parse_steps(args.lifecycle)
+        server.data_lifecycle = parse_steps(args.data_lifecycle)
     except (FaultConfigError, EmulatorError, StateError, LifecycleError) as e:
         print(f"runrepo-emulator: error: {e}", file=sys.stderr)
         return EXIT_USAGE

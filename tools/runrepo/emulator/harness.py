@@ -87,6 +87,11 @@ class Emulator:
         its creation); None or "": runs stay PENDING until moved."""
         self.server.lifecycle = _lifecycle.parse_steps(steps)
 
+    def set_data_lifecycle(self, steps: str | list | None) -> None:
+        """The script runrepo's data runs (metadata runrepo_path under runs/data/) follow instead, e.g.
+        "RUNNING@0.5,COMPLETED@2": data runs complete while training runs stay where the other script puts them."""
+        self.server.data_lifecycle = _lifecycle.parse_steps(steps)
+
     def schedule(self, name: str, steps: str | list) -> dict[str, Any] | None:
         """Script one run: steps `after` seconds from now or `at` a time (past times apply at once)."""
         return script_run(self.server.store, name, _lifecycle.parse_steps(steps))
@@ -101,8 +106,9 @@ class Emulator:
         with self.server.store.transaction() as state:
             made = [runs.create_run(state, ri, user) for ri in run_inputs]
             for run in made:
-                if self.server.lifecycle:
-                    _lifecycle.attach(run, self.server.lifecycle, _lifecycle.parse_time(run["createdAt"]))
+                steps = _lifecycle.script_for(run, self.server.lifecycle, self.server.data_lifecycle)
+                if steps:
+                    _lifecycle.attach(run, steps, _lifecycle.parse_time(run["createdAt"]))
         return [r["name"] for r in made]
 
     def backdate(self, name: str, created_at: datetime) -> None:
@@ -129,14 +135,16 @@ class Emulator:
 
 def start_emulator(state_path: str | os.PathLike[str], *, host: str = "127.0.0.1", port: int = 0,
                    api_keys: Mapping[str, str] | Iterable[str] | None = None, verbose: bool = False,
-                   lifecycle: str | list | None = None, **faults: Any) -> Emulator:
+                   lifecycle: str | list | None = None, data_lifecycle: str | list | None = None,
+                   **faults: Any) -> Emulator:
     """Serve in a daemon thread; `faults` are FaultPlan fields (latency_ms, rules, seed); `lifecycle`
-    the script new runs follow (Emulator.set_lifecycle)."""
+    the script new runs follow (Emulator.set_lifecycle), `data_lifecycle` the one data runs follow."""
     store = StateStore(state_path)
     store.ensure()
     plan = FaultPlan.from_dict(faults)
     server = EmulatorServer(host, port, store, plan, api_keys=api_keys, verbose=verbose)
     server.lifecycle = _lifecycle.parse_steps(lifecycle)
+    server.data_lifecycle = _lifecycle.parse_steps(data_lifecycle)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="mapi-emulator", daemon=True)
     thread.start()

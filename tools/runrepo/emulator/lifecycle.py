@@ -19,6 +19,7 @@ from typing import Any
 from .catalog import GPUS_PER_NODE, api_error
 from .runs import ALL_STATUSES, TERMINAL_STATUSES, now_iso, set_status
 
+DATA_RUN_PATH = "runs/data/"  # runrepo's data runs (metadata runrepo_path): they may follow a script of their own
 STEP_RE = re.compile(r"^([A-Za-z]+)@([0-9]+(?:\.[0-9]+)?)(?::(.*))?$")
 STEP_KEYS = frozenset({"status", "after", "at", "reason", "logs"})
 
@@ -95,6 +96,14 @@ def attach(run: dict[str, Any], steps: list[dict[str, Any]], origin: datetime | 
     timed = [{**{k: v for k, v in s.items() if k != "after"},
               "at": s.get("at") or iso(origin + timedelta(seconds=s["after"]))} for s in steps]
     run["schedule"] = sorted((run.get("schedule") or []) + timed, key=lambda s: s["at"])
+
+
+def script_for(run: dict[str, Any], every: list[dict[str, Any]] | None,
+               data: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The script a new run follows: the data-run script for runrepo's data runs when one is set, else
+    the script of every run."""
+    path = str(((run.get("details") or {}).get("metadata") or {}).get("runrepo_path") or "")
+    return list(data) if data and path.startswith(DATA_RUN_PATH) else list(every or [])
 
 
 def due(run: dict[str, Any], now: str) -> bool:

@@ -22,6 +22,7 @@ class Context:
     store: StateStore
     user: dict[str, Any]
     lifecycle: list[dict[str, Any]] | None = None  # the script every new run follows (lifecycle.py)
+    data_lifecycle: list[dict[str, Any]] | None = None  # ... and runrepo's data runs, when set
 
 
 def _parse_time(value: str) -> datetime:
@@ -106,8 +107,9 @@ def _create_run(_root: Any, info: Any, createRunData: dict[str, Any]) -> list[di
     ctx: Context = info.context
     with ctx.store.transaction() as state:
         run = runs.create_run(state, createRunData.get("runInput"), ctx.user)
-        if ctx.lifecycle:
-            lifecycle.attach(run, ctx.lifecycle, lifecycle.parse_time(run["createdAt"]))
+        steps = lifecycle.script_for(run, ctx.lifecycle, ctx.data_lifecycle)
+        if steps:
+            lifecycle.attach(run, steps, lifecycle.parse_time(run["createdAt"]))
         return [run]
 
 

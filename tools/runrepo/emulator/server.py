@@ -7,7 +7,8 @@ GET|POST /_faults   read or replace the fault plan (JSON, see faults.py)
 POST /_reset        clear runs, request log and faults
 POST /_set_status   {"name", "status", "reason"?}: move a run, e.g. to RUNNING
 POST /_schedule     {"name", "steps"}: a run's scripted transitions and logs (lifecycle.py)
-POST /_lifecycle    {"steps"}: the script every new run follows (times after its creation)
+POST /_lifecycle    {"steps", "data"?}: the script every new run follows (times after its creation); with
+                    "data": true, the script runrepo's data runs (runs/data/) follow instead
 POST /_logs         {"name", "text", "rank"?}: append to a node's log
 GET  /graphql       with `Upgrade: websocket`: subscriptions (logs), websocket.py
 """
@@ -89,6 +90,7 @@ class EmulatorServer(ThreadingHTTPServer):
         self.policy = KeyPolicy(api_keys)
         self.verbose = verbose
         self.lifecycle: list[dict[str, Any]] = []  # the script every new run follows
+        self.data_lifecycle: list[dict[str, Any]] = []  # ... and data runs (runs/data/), when set
         self.request_log: list[dict[str, Any]] = []
         self.log_lock = threading.Lock()
         # mcli sends a handful of constant query strings; validating each costs 2-4 ms.
@@ -302,8 +304,12 @@ class Handler(BaseHTTPRequestHandler):
         payload = payload if isinstance(payload, dict) else {}
         try:
             if path == "/_lifecycle":
-                self.server.lifecycle = lifecycle.parse_steps(payload.get("steps"))
-                self._send_json(200, {"steps": self.server.lifecycle})
+                steps = lifecycle.parse_steps(payload.get("steps"))
+                if payload.get("data") is True:
+                    self.server.data_lifecycle = steps
+                else:
+                    self.server.lifecycle = steps
+                self._send_json(200, {"steps": steps, "data": payload.get("data") is True})
                 return
             run = script_run(self.server.store, str(payload.get("name")), lifecycle.parse_steps(payload.get("steps")),
                              payload.get("text"), int(payload.get("rank") or 0))
@@ -363,7 +369,8 @@ class Handler(BaseHTTPRequestHandler):
                  user: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         result = execute_sync(self.server.schema, document, variable_values=variables,
                               operation_name=operation_name,
-                              context_value=resolvers.Context(self.server.store, user, self.server.lifecycle))
+                              context_value=resolvers.Context(self.server.store, user, self.server.lifecycle,
+                                                              self.server.data_lifecycle))
         if not result.errors:
             return 200, {"data": result.data}
         # No data at all means the request itself was bad (e.g. variables of the wrong shape).

@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from . import ordering
 from .platform import Platform, PlatformError, PlatformRun, Repository
 from .select import Candidate, Selection
 
@@ -44,7 +45,7 @@ class RetryPolicy:
 @dataclass
 class Outcome:
     path: str
-    status: str  # created | existing | skipped | failed | duplicate | duplicate-removed | deleted
+    status: str  # created | existing | skipped | waiting | failed | duplicate | duplicate-removed | deleted
     name: str = ""
     cluster: str = ""
     gpus: int = 0
@@ -243,6 +244,14 @@ class Submitter:
         for c in [c for c in pending if c.path in blocked]:
             out[c.path] = fail(c, f"not submitted: {blocked[c.path]}")
         pending = [c for c in pending if c.path not in blocked]
+        # A training run waits for its data runs to complete: held, it stays missing (ordering.py)
+        creating = {c.dataset for c in pending if c.dataset}
+        waits = ordering.hold([(c.path, c.needs) for c in pending if c.needs], listing, self.repository, creating)
+        for c in [c for c in pending if c.path in waits]:
+            status, detail = waits[c.path]
+            out[c.path] = Outcome(c.path, status, cluster=c.cluster, gpus=c.gpus, detail=detail)
+            self.say(f"{c.path}: {detail}")
+        pending = [c for c in pending if c.path not in waits]
         mine, errors, maybe = self._create_rounds(list(pending))
         for c in pending:
             if c.path in errors and c.path not in maybe:

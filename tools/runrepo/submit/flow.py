@@ -15,6 +15,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ..changes.detect import changes
+from ..compose.dataprep import DATA_DIR
+from ..compose.layers import GitSource
 from ..errors import RunrepoError
 from ..git import Git, is_zero
 from . import deleted
@@ -86,8 +88,10 @@ def submit(req: Request) -> Result:
             _need_repository(req)
             base, listing, error = _auto(side, git, head, req)
         rc = changes(req.repo, base, head)
-        # Every run the range could submit, before composing: the look-up start follows from git.
+        # Every run the range could submit, before composing: the look-up start follows from git. With
+        # them, every data run at head: a training run's data may be older than it (ordering.py).
         maybe = [r.path for r in rc.runs if r.kind in ("added", "modified", "renamed", "deleted") or r.resubmit]
+        maybe += GitSource.at(git.repo, head).files(DATA_DIR) if maybe else []
         since = lookup_start(git, head, maybe, req.lookback)
         early = None
         named = bool(req.repository.name or req.repository.id)
@@ -159,5 +163,7 @@ def _offline(selection: Selection, error: PlatformError | None) -> list[Outcome]
         elif error is not None:
             out.append(fail(c, f"not submitted: {error}"))
         else:
-            out.append(Outcome(c.path, "would-submit", cluster=c.cluster, gpus=c.gpus))
+            after = ", ".join(n.name for n in c.needs)
+            out.append(Outcome(c.path, "would-submit", cluster=c.cluster, gpus=c.gpus,
+                               detail=f"once its data has completed on the platform: {after}" if after else ""))
     return out

@@ -92,6 +92,7 @@ class PlatformRun:
     base: str = ""
     repository: str = ""
     repository_id: str = ""
+    dataset: str = ""  # a data run: what its dataset is built from (runrepo_dataset): what training runs wait for
     # What `runrepo status` shows (mcli's Run: first start, last end, latest reason, GPU-hours so far)
     started_at: datetime | None = None
     ended_at: datetime | None = None
@@ -290,6 +291,7 @@ def _from_sdk(run) -> PlatformRun:
         base=str(meta.get("runrepo_base") or ""),
         repository=str(meta.get("runrepo_repository") or ""),
         repository_id=str(meta.get("runrepo_repository_id") or ""),
+        dataset=str(meta.get("runrepo_dataset") or ""),
         started_at=_utc(run.started_at),
         ended_at=_utc(run.completed_at),
         reason=str(run.reason or ""),

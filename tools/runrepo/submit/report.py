@@ -22,8 +22,8 @@ def summary(outcomes: list[Outcome]) -> str:
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1
-    order = ("created", "existing", "duplicate-removed", "would-submit", "skipped", "deleted", "stopped", "duplicate",
-             "failed")
+    order = ("created", "existing", "duplicate-removed", "would-submit", "waiting", "skipped", "deleted", "stopped",
+             "duplicate", "failed")
     return ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s)) or "nothing to submit"
 
 
@@ -61,7 +61,7 @@ def github(selection: Selection, outcomes: list[Outcome]) -> str:
     lines = []
     for o in outcomes:
         kind = {"failed": "error", "duplicate": "error", "created": "notice", "duplicate-removed": "warning",
-                "stopped": "notice"}.get(o.status)
+                "stopped": "notice", "waiting": "notice"}.get(o.status)
         if kind:
             msg = o.detail or f"created {o.name} on {o.cluster} ({o.gpus} GPUs)"
             lines.append(f"::{kind} file={workflow_property(o.path)},title=runrepo submit::{workflow_message(msg)}")

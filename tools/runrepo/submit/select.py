@@ -20,6 +20,7 @@ from ..check import STRAY_RULE
 from ..compose.render import with_metadata
 from ..findings import ERROR, Finding
 from ..git import Git
+from .ordering import Need
 from .platform import Repository
 
 INVALID = "invalid"
@@ -39,6 +40,8 @@ class Candidate:
     findings: list[Finding] = field(default_factory=list)
     cause: str = ""  # the commit that makes it a candidate: its last first-parent change, or the trailer
     aliases: list[str] = field(default_factory=list)  # its earlier names (pure renames since the cause)
+    needs: list[Need] = field(default_factory=list)  # a training run: the data runs it reads (ordering.py)
+    dataset: str = ""  # a data run: what its dataset is built from (runrepo_dataset)
 
     @property
     def identity(self) -> tuple[str, str]:
@@ -79,7 +82,9 @@ def select(repo: Path | str, base: str, head: str = "HEAD", repository: Reposito
     cands = []
     for e in ev.runs:
         c = Candidate(e.path, e.change.kind, e.decision.action, e.decision.reason, e.change.old_path,
-                      cause=e.change.cause, aliases=list(e.change.aliases), findings=list(e.findings))
+                      cause=e.change.cause, aliases=list(e.change.aliases), findings=list(e.findings),
+                      needs=[Need(u.name, u.file, u.dataset) for u in e.needs],
+                      dataset=e.head.dataset if e.head is not None else "")
         if c.decision == SUBMIT:
             errors = [f for f in e.findings if f.severity == ERROR]
             if errors or e.head is None:
