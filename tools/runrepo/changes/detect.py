@@ -72,7 +72,7 @@ def dependents(source: GitSource, layer_files: set[str]) -> dict[str, list[str]]
     out: dict[str, list[str]] = {}
     for name in run_names(source):
         resolved, findings = expand(source, name)
-        used = set(resolved.files) if resolved else {f.file for f in findings}
+        used = set(resolved.depends) if resolved else {f.file for f in findings}
         hit = sorted(used & layer_files)
         if hit:
             out[f"{RUNS}/{name}.yaml"] = hit

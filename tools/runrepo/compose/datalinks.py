@@ -37,6 +37,7 @@ class Use:
 class Links:
     uses: list[Use] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # what linking read: data run files and layers, runs/datasets.yaml
+    matched: list[str] = field(default_factory=list)  # of those, what the entries resolved to (a change affects it)
     problem: RunrepoError | None = None  # runs/datasets.yaml cannot be read
 
     @property

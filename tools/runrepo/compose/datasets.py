@@ -143,6 +143,7 @@ class Catalog:
                 files.update(self.all_files())
                 use = self._path(value, path)
             links.uses.append(use)
+            links.matched += [f for f in (use.file or FILE,) if f not in links.matched]
         links.files = sorted(files)
         if any(not u.named for u in links.uses):
             self.external("")  # read runs/datasets.yaml, so that its problem is reported whatever matched

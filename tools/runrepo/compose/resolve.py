@@ -112,6 +112,14 @@ class Resolved:
         return [*self.composed.layers, *extra]
 
     @property
+    def depends(self) -> list[str]:
+        """The files whose change affects the run: its layers, and the data runs (or runs/datasets.yaml) its
+        datasets resolved to. Narrower than `files`: a data run added elsewhere affects no run that reads
+        another dataset, though looking a path up read it."""
+        extra = [f for f in (self.links.matched if self.links else []) if f not in self.composed.layers]
+        return [*self.composed.layers, *extra]
+
+    @property
     def prov(self) -> dict:
         return self.composed.prov
 
