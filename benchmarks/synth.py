@@ -51,10 +51,10 @@ def run_text(i: int, rng: random.Random) -> str:
 
 
 def make_repo(dest: Path, n: int = 1000, seed: int = 0, git: bool = False) -> Path:
-    """Copy the real layers (not the bundled experiments) and write n synthetic runs."""
+    """Copy the real layers (not the bundled experiments and data runs) and write n synthetic runs."""
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(ROOT / "runs", dest / "runs", ignore=shutil.ignore_patterns("experiments"))
+    shutil.copytree(ROOT / "runs", dest / "runs", ignore=shutil.ignore_patterns("experiments", "data"))
     exp = dest / "runs" / "experiments"
     exp.mkdir()
     rng = random.Random(seed)

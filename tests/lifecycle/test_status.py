@@ -136,7 +136,7 @@ def test_a_live_run_whose_file_is_gone_shows_with_all(repo, emu):
 
 def test_bad_arguments_and_an_unreadable_platform(repo, emu, monkeypatch):
     code, _, err = runrepo(repo, "status", "runs/base.yaml")
-    assert code == 2 and err == "runs/base.yaml: error[usage] not a run file under runs/experiments/\n"
+    assert code == 2 and err == "runs/base.yaml: error[usage] not a run file under runs/experiments/ or runs/data/\n"
     monkeypatch.delenv("GITHUB_REPOSITORY")
     code, _, err = runrepo(repo, "status")
     assert code == 2 and "which repository's runs? --repository OWNER/NAME" in err and "Traceback" not in err

@@ -25,17 +25,24 @@ def test_shape_read_only_daily_and_on_demand():
     wf = load(WORKFLOW)
     assert set(wf["on"]) == {"schedule", "workflow_dispatch"} and len(wf["on"]["schedule"]) == 1
     assert wf["permissions"] == {}
-    (job,) = wf["jobs"].values()
-    assert job["permissions"] == {"contents": "read"} and job["environment"] == "platform"
-    holders = [s for s in job["steps"] if "secrets." in json.dumps(s)]
-    assert len(holders) == 1 and holders[0]["env"]["MOSAICML_API_KEY"] == "${{ secrets.MOSAICML_API_KEY }}"
-    install = next(s for s in job["steps"] if s.get("name") == "Install")["run"]
+    assert list(wf["jobs"]) == ["catch-up", "status"]
     (submit_job,) = load(WORKFLOWS / "submit.yml")["jobs"].values()
-    assert install == next(s for s in submit_job["steps"] if s.get("name") == "Install")["run"]  # hash-pinned
-    assert "runrepo status --all --format markdown" in holders[0]["run"]
+    for job in wf["jobs"].values():
+        assert job["permissions"] == {"contents": "read"} and job["environment"] == "platform"
+        holders = [s for s in job["steps"] if "secrets." in json.dumps(s)]
+        assert len(holders) == 1 and holders[0]["env"]["MOSAICML_API_KEY"] == "${{ secrets.MOSAICML_API_KEY }}"
+        install = next(s for s in job["steps"] if s.get("name") == "Install")["run"]
+        assert install == next(s for s in submit_job["steps"] if s.get("name") == "Install")["run"]  # hash-pinned
+    catch_up, status = wf["jobs"]["catch-up"], wf["jobs"]["status"]
+    # one submission at a time with submit.yml's, never cancelled midway; the status table also after a red one
+    assert catch_up["concurrency"] == {"group": load(WORKFLOWS / "submit.yml")["concurrency"]["group"],
+                                       "cancel-in-progress": "false"}  # wf_helpers keeps scalars as text
+    assert status["needs"] == "catch-up" and status["if"] == "${{ !cancelled() }}"
+    assert "runrepo submit --base auto" in catch_up["steps"][-1]["run"]
+    assert "runrepo status --all --format markdown" in status["steps"][-1]["run"]
 
 
-def _run(repo, tmp: Path, endpoint: str, secrets: dict, repository: dict | None = None):
+def _run(repo, tmp: Path, endpoint: str, secrets: dict, repository: dict | None = None, job_id: str = "status"):
     tmp.mkdir(parents=True, exist_ok=True)
     shim = tmp / "bin" / "runrepo"  # what `pip install .` puts on PATH
     shim.parent.mkdir(exist_ok=True)
@@ -47,10 +54,11 @@ def _run(repo, tmp: Path, endpoint: str, secrets: dict, repository: dict | None 
            "MOSAICML_API_ENDPOINT": endpoint,  # the stand-in's platform (the real runner reaches the real API)
            "MCLI_CONFIG_DIR": str(tmp / "mosaic"), "MCLI_CONFIG_PATH": str(tmp / "mosaic" / "mcli_config")}
     event = {"schedule": "23 6 * * *", "repository": repository or {"full_name": "acme/runs", "fork": False}}
-    job = actions_runner.run_job(load(WORKFLOW), "status", repo.path, event, github, tmp,
+    job = actions_runner.run_job(load(WORKFLOW), job_id, repo.path, event, github, tmp,
                                  contexts={"secrets": secrets}, env=env)
     (step,) = [s for s in job.steps if not s.skipped]
-    assert step.name == "Status" and {s.name for s in job.steps if s.skipped} == {
+    assert step.name == {"status": "Status", "catch-up": "Catch up"}[job_id]
+    assert {s.name for s in job.steps if s.skipped} == {
         "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683",
         "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065", "Install"}
     return step
@@ -79,3 +87,26 @@ def test_without_the_key(repo, emu, tmp_path, fork):
     else:
         assert step.code == 1 and step.stdout.startswith("::error title=runrepo status::MOSAICML_API_KEY is not set")
     assert emu.requests() == [] and step.summary == ""
+
+
+def test_the_catch_up_submits_a_run_whose_data_has_completed_once(emu, tmp_path):
+    """The chain through the workflow's own step: merged, held for its data, submitted by the schedule."""
+    from lifecycle_helpers import Repo
+    from submit_helpers import DATA_RUN, READER
+
+    repo = Repo(tmp_path / "data-repo", data=True)
+    key = {"MOSAICML_API_KEY": "ci-key"}
+    step = _run(repo, tmp_path / "none", emu.endpoint, key, job_id="catch-up")
+    assert step.code == 0 and emu.runs() == []  # no submission of this history yet: nothing to catch up
+    assert submit(repo, "--base", ZERO)[0] == 0  # the merge: the data run is created, the reader held
+    assert [r for r in emu.runs() if r["details"]["metadata"]["runrepo_path"] == READER] == []
+    step = _run(repo, tmp_path / "early", emu.endpoint, key, job_id="catch-up")
+    assert step.code == 0 and f"::notice file={READER},title=runrepo submit::waiting for data: wiki_gpt2" in step.stdout
+    status = _run(repo, tmp_path / "st", emu.endpoint, key)
+    assert status.code == 0 and "| waiting |" in status.summary and "waiting for data: wiki_gpt2" in status.summary
+    emu.set_status(record(emu, DATA_RUN)["name"], "COMPLETED")
+    step = _run(repo, tmp_path / "ready", emu.endpoint, key, job_id="catch-up")
+    assert step.code == 0, step.stdout + step.stderr
+    assert f"::notice file={READER},title=runrepo submit::created" in step.stdout
+    step = _run(repo, tmp_path / "again", emu.endpoint, key, job_id="catch-up")
+    assert step.code == 0 and len([r for r in emu.runs() if r["details"]["metadata"]["runrepo_path"] == READER]) == 1

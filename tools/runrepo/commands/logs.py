@@ -28,7 +28,7 @@ def _rank(text: str) -> int:
 
 def add_parser(sub):
     p = sub.add_parser("logs", help="the log of a run file's newest platform run (--follow to stream it)")
-    p.add_argument("path", metavar="PATH", help="a run file, runs/experiments/NAME.yaml")
+    p.add_argument("path", metavar="PATH", help="a run file, runs/experiments/NAME.yaml or runs/data/NAME.yaml")
     p.add_argument("--follow", "-f", action="store_true",
                    help="stream the log until the run ends (waits for a run that has not started)")
     p.add_argument("--rank", type=_rank, help="node rank (NODE_RANK) of a multi-node run (default: the lowest)")

@@ -38,7 +38,8 @@ def add_parser(sub):
 
 
 def run_files(repo: Path, paths: list[str], prog: str) -> list[str] | None:
-    """PATHs (relative, absolute, or as under runs/) -> runs/experiments/NAME.yaml; None after a message."""
+    """PATHs (relative, absolute, or as under runs/) -> runs/experiments/NAME.yaml (or runs/data/); None after a
+    message."""
     from ..check import is_run, layer_name
     from ..compose.layers import TreeSource
 
@@ -46,7 +47,7 @@ def run_files(repo: Path, paths: list[str], prog: str) -> list[str] | None:
     for path in paths:
         name = layer_name(common._locate(path, TreeSource(repo)), repo)  # runs/... also works in a subfolder
         if name is None or not is_run(name):
-            print(f"{path}: error[usage] not a run file under runs/experiments/", file=sys.stderr)
+            print(f"{path}: error[usage] not a run file under runs/experiments/ or runs/data/", file=sys.stderr)
             return None
         out.append(f"runs/{name}.yaml")
     return out

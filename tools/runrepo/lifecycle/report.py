@@ -77,8 +77,14 @@ def text(rep: Report) -> str:
     lines = [f"head {rep.head[:12]}, repository {rep.repository or '-'}"]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines += [f"{f.path}: {f.note}" for f in rep.files if f.note]
+    lines += [f"{f.path}: reads data: {data_line(f)}" for f in rep.files if f.data]
     lines += [summary(rep), platform_line(rep)]
     return "\n".join(lines) + "\n"
+
+
+def data_line(f: FileStatus) -> str:
+    """The data runs a training run reads and where each is: `wiki_gpt2 (ready: data-wiki-gpt2-x completed)`."""
+    return ", ".join(f"{s.need.name} ({s.state}: {s.words})" for s in f.data)
 
 
 def _run(r: PlatformRun, f: FileStatus) -> dict:
@@ -99,7 +105,9 @@ def as_json(rep: Report) -> str:
                      "pages": live.pages if live else 0, "seconds": live.seconds if live else 0,
                      "since": live.since.isoformat() if live and live.since else None},
         "files": [{"file": f.path, "state": f.state, "problem": f.problem, "current": f.current, "orphan": f.orphan,
-                   "note": f.note, "budget_gpu_hours": f.budget, "runs": [_run(r, f) for r in f.runs]}
+                   "note": f.note, "budget_gpu_hours": f.budget, "runs": [_run(r, f) for r in f.runs],
+                   "data": [{"name": s.need.name, "file": s.need.file, "dataset": s.need.dataset, "state": s.state,
+                             "detail": s.words} for s in f.data]}
                   for f in rep.files],
     }
     return json.dumps(data, indent=2) + "\n"
@@ -114,8 +122,9 @@ def markdown(rep: Report) -> str:
         for f in rep.files:
             _, run, state, created, started, ended, elapsed, gpu, cluster = _row(f)
             state = f"**{state}**" if f.problem else state
+            note = "; ".join(x for x in (f.note, f"reads data: {data_line(f)}" if f.data else "") if x)
             lines.append(f"| {markdown_code(f.path)} | {md(run)} | {state} | {created} | {started} | {ended} | "
-                         f"{elapsed} | {gpu} | {md(cluster)} | {md(f.note)} |")
+                         f"{elapsed} | {gpu} | {md(cluster)} | {md(note)} |")
     return "\n".join(lines) + "\n"
 
 

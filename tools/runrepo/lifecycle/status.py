@@ -20,17 +20,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..check import check_run, run_names
+from ..check import RUN_DIRS, check_run, run_names
+from ..compose.dataprep import DATA_DIR
 from ..compose.layers import RUNS, GitSource
 from ..compose.render import digest
 from ..findings import ERROR
 from ..git import Git
+from ..submit.ordering import BLOCKED, READY, DataState, Need, state_of
 from ..submit.platform import PlatformRun
 from ..submit.select import CLOCK_SKEW, lookup_start
 from ..validate import policy as policy_file
 from .live import Live
 
-FOLDER = f"{RUNS}/experiments"
+FOLDERS = tuple(f"{RUNS}/{d}" for d in RUN_DIRS)  # training runs, data runs
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Declared:
     error: str = ""  # its first check error, if any
     cause: str = ""  # the first-parent commit of its last change
     aliases: list[str] = field(default_factory=list)  # earlier names (pure renames since the cause)
+    needs: list[Need] = field(default_factory=list)  # the data runs it reads
 
     @property
     def budget(self) -> float | None:
@@ -60,6 +63,7 @@ class FileStatus:
     current: bool = False  # the newest run is of the file as it is now
     budget: float | None = None  # the file's GPUs x max_duration at HEAD
     orphan: bool = False  # no run file at HEAD any more
+    data: list[DataState] = field(default_factory=list)  # the data runs it reads, and where each is
 
 
 @dataclass
@@ -92,13 +96,18 @@ def declared(repo: Path, head: str, paths: list[str] | None) -> list[Declared]:
             d.error = str(errors[0]) if errors else ""
             if res.resolved is not None:
                 d.digest = digest(res.resolved)
+                links = res.resolved.links
+                d.needs = [Need(u.name, u.file, u.dataset) for u in (links.needs if links else [])]
                 compute, sched = res.resolved.run.get("compute") or {}, res.resolved.run.get("scheduling") or {}
                 d.gpus = compute.get("gpus") if isinstance(compute.get("gpus"), int) else None
                 hours = sched.get("max_duration")
                 d.max_duration = float(hours) if isinstance(hours, (int, float)) and not isinstance(hours, bool) else None
         out.append(d)
     git = Git(repo)
-    changes = git.last_changes(head, [d.path for d in out if d.path in known], FOLDER)
+    changes: dict[str, tuple[str, list[str]]] = {}
+    for folder in FOLDERS:
+        mine = [d.path for d in out if d.path in known and d.path.startswith(folder + "/")]
+        changes.update(git.last_changes(head, mine, folder) if mine else {})
     for d in out:
         d.cause, d.aliases = changes.get(d.path, ("", []))
     return out
@@ -109,7 +118,7 @@ def since(git: Git, head: str, paths: list[str] | None) -> datetime | None:
     that had them (every file: the repository's first commit), less the clock-skew margin."""
     if paths is None:
         return datetime.fromtimestamp(git.root_time, timezone.utc) - CLOCK_SKEW
-    return lookup_start(git, head, paths)
+    return lookup_start(git, head, [*paths, *GitSource.at(git.repo, head).files(DATA_DIR)])  # and their data
 
 
 def last_submitted(git: Git, head: str, live: Live) -> str:
@@ -121,7 +130,7 @@ def last_submitted(git: Git, head: str, live: Live) -> str:
 
 def judge(d: Declared, live: Live, git: Git, submitted: str) -> FileStatus:
     runs = live.of(d.path) or [r for a in d.aliases for r in live.of(a)]
-    st = FileStatus(d.path, "", runs, budget=d.budget)
+    st = FileStatus(d.path, "", runs, budget=d.budget, data=[state_of(n, live.runs, live.repository) for n in d.needs])
     if runs:
         newest = runs[0]
         st.state = "deleted" if newest.deleted else newest.status.lower()
@@ -150,6 +159,15 @@ def judge(d: Declared, live: Live, git: Git, submitted: str) -> FileStatus:
         st.state = "not-submitted"
         st.note = (f"its last change ({d.cause[:12]}) is not in a submission yet (the last was from "
                    f"{submitted[:12]}): merged and not submitted yet, or not merged")
+    elif any(s.state != READY for s in st.data):  # held by submit until its data has completed
+        blocked = [s for s in st.data if s.state == BLOCKED]
+        st.state, st.problem = "waiting", bool(blocked)
+        st.note = ("its data cannot complete: " + "; ".join(map(str, blocked)) if blocked else
+                   "waiting for data: " + ", ".join(str(s) for s in st.data if s.state != READY))
+    elif st.data:
+        st.state = "not-submitted"
+        st.note = ("its data has completed (" + ", ".join(map(str, st.data)) + "): the next submission (a merge, or "
+                   "the scheduled catch-up of status.yml) creates it")
     else:
         st.state, st.problem = "missing", True
         st.note = (f"the submission from {submitted[:12]} covers its last change, but this repository has no run of "
