@@ -17,10 +17,16 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True, env=env).stdout
 
 
-def main_repo(path: Path) -> Path:
-    """runs/ of this project committed on `main`, and a `pr` branch checked out on top of it."""
+DATA_EXAMPLE = ("runs/data/wiki_gpt2.yaml", "runs/experiments/gpt3-126m-wiki.yaml")  # a data run and its reader
+
+
+def main_repo(path: Path, data: bool = False) -> Path:
+    """runs/ of this project committed on `main`, and a `pr` branch checked out on top of it (without the data
+    example unless `data`: tests/plan/test_plan_data.py plans it)."""
     path.mkdir(parents=True, exist_ok=True)
     shutil.copytree(ROOT / "runs", path / "runs", ignore=shutil.ignore_patterns("*.pyc", "__pycache__"))
+    for rel in () if data else DATA_EXAMPLE:
+        (path / rel).unlink()
     git(path, "init", "-q", "-b", "main")
     git(path, "add", "-A")
     git(path, "commit", "-qm", "runs on main")

@@ -62,7 +62,7 @@ def _platform(args, repo: Path, result) -> None:
     from ..lifecycle import drift
 
     wanted = args.platform if args.platform is not None else bool(os.environ.get("MOSAICML_API_KEY"))
-    if not wanted or not drift.relevant(result):
+    if not wanted or not (drift.relevant(result) or drift.readers(result)):
         result.platform = "" if args.platform is False else drift.unknown(result)
         return
     from .submit import repository

@@ -18,7 +18,19 @@ def live_cell(r: RunPlan) -> str:
 
 
 def live_lines(r: RunPlan) -> list[str]:
-    return [f"   platform: {r.live_note}"] if r.live_note else []
+    lines = [f"   reads data: {n['name']} ({n['file']}): {n['state']}" for n in r.needs]
+    return lines + ([f"   platform: {r.live_note}"] if r.live_note else [])
+
+
+def data_block(p: Plan) -> list[str]:
+    """The data runs the training runs read, and where each stands: merging submits a run only once they
+    have completed on the platform."""
+    rows = [(r, n) for r in p.runs for n in r.needs]
+    if not rows:
+        return []
+    out = ["#### Data the runs read", ""]
+    out += [f"- {code(r.path)} reads {code(n['name'])} ({code(n['file'])}): {esc(n['state'])}" for r, n in rows]
+    return out + [""]
 
 
 def live_block(p: Plan) -> list[str]:

@@ -40,6 +40,8 @@ class RunPlan:
     digest_head: str | None = None
     findings: list[Finding] = field(default_factory=list)
     memory: dict | None = None  # from runrepo.estimate, when that module is installed
+    # A training run: the data runs it reads ({name, file, dataset, state}); merging submits it once they completed
+    needs: list[dict] = field(default_factory=list)
     # On the platform now (lifecycle.drift, when plan reads it): this repository's live runs of the file
     live: list[dict] = field(default_factory=list)
     live_note: str = ""  # what merging does next to them (a second run beside it; stops it; leaves it)
@@ -186,6 +188,16 @@ def _diff_text(ev: Evaluated):
     return make
 
 
+def _data_state(file: str, runs: list[Evaluated]) -> str:
+    """Where a data run a training run reads stands, from git alone (plan --platform adds the platform's)."""
+    mine = next((e for e in runs if e.path == file), None)
+    if mine is not None and mine.decision.submits:
+        return "submitted by this merge: the run waits until it has completed"
+    if mine is not None:
+        return f"{mine.decision.label} here: the run waits until a run of it has completed"
+    return "unchanged here: the run is submitted once a run of it has completed (at once, if one has)"
+
+
 def plan(repo: Path | str, base: str, head: str = "HEAD") -> Plan:
     """Compose every run the range touches at the merge base and at head; diff, count, check."""
     git = Git(repo)
@@ -201,7 +213,9 @@ def plan(repo: Path | str, base: str, head: str = "HEAD") -> Plan:
             _numbers(rp, shown.run)
         rp.make_diff = _diff_text(e)
         rp.sides = (e.base.run, e.head.run) if e.base is not None and e.head is not None else None
-        if e.head is not None:
+        rp.needs = [{"name": u.name, "file": u.file, "dataset": u.dataset, "state": _data_state(u.file, ev.runs)}
+                    for u in e.needs]
+        if e.head is not None and not e.head.is_data:  # a data run trains nothing: no memory estimate
             try:
                 rp.memory = estimate_run(e.head.run, e.head.tool)
             except Exception as exc:  # noqa: BLE001 - an estimate must never stop a plan

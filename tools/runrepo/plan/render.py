@@ -15,7 +15,7 @@ from ..report.escape import markdown as esc
 from ..report.escape import markdown_code as code
 from ..report.escape import markdown_fence as fence
 from .group import before, groups
-from .live import live_block, live_cell, live_lines
+from .live import data_block, live_block, live_cell, live_lines
 from .plan import Plan, RunPlan
 
 MARKER = "<!-- runrepo-plan -->"  # the workflow finds and updates its one sticky comment by this
@@ -226,7 +226,7 @@ def markdown(p: Plan, limit: int = LIMIT) -> str:
     rows = table(p)
     if size("\n".join(out + rows)) + TAIL_RESERVE > limit:
         rows = table(p, compact=True)
-    out += rows + [""] + notes(p) + live_block(p)
+    out += rows + [""] + notes(p) + data_block(p) + live_block(p)
     used = size("\n".join(out))
     if used + TAIL_RESERVE > limit:  # a table this large cannot be complete: say so rather than exceed
         keep = []
