@@ -110,19 +110,25 @@ def _limits(source: TreeSource) -> tuple:
     return num("cuda_reserve_mib"), num("max_gpus_per_run"), num("max_gpu_hours_per_run")
 
 
+def _entry(part: str) -> str | dict:
+    """`data:NAME` -> {data: NAME} (a data run of this repository); anything else is a path."""
+    return {"data": part[len("data:"):].strip()} if part.startswith("data:") else part
+
+
 def data_prefix(value: str | None) -> list:
-    """`/path` -> [1.0, /path]; `0.7,/a,0.3,/b` -> a blend (NeMo's weight, path list)."""
+    """`/path` -> [1.0, /path]; `0.7,/a,0.3,/b` -> a blend (NeMo's weight, path list); `data:NAME` -> the
+    dataset data run NAME writes."""
     if not value:
         return rf.Flow([1.0, rf.DEFAULT_DATA])
     parts = [p.strip() for p in value.split(",")]
     if len(parts) == 1:
-        return rf.Flow([1.0, parts[0]])
+        return rf.Flow([1.0, _entry(parts[0])])
     if len(parts) % 2:
         raise RunrepoError("usage", f"--data-prefix {value!r}: a blend is weight,path pairs")
     out = []
     for w, p in zip(parts[::2], parts[1::2], strict=True):
         try:
-            out += [float(w), p]
+            out += [float(w), _entry(p)]
         except ValueError:
             raise RunrepoError("usage", f"--data-prefix {value!r}: {w!r} is not a weight") from None
     return rf.Flow(out)
