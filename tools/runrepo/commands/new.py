@@ -11,7 +11,7 @@ from ..errors import EXIT_USAGE
 from . import common
 
 
-def add_parser(sub):
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser("new", help="write runs/experiments/NAME.yaml from a cluster, launch profile and model "
                                    "(or, with --data, a data run runs/data/NAME.yaml)")
     p.add_argument("name", nargs="?", help="run name: lowercase letters, digits and '-', at most 56 characters")

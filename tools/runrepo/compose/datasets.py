@@ -127,8 +127,9 @@ class Catalog:
 
     def link(self, params: dict[str, Any], composed: Composed) -> Links:
         """Link the data_prefix entries of resolved `params` (in place: `data: NAME` becomes its prefix)."""
-        model = params.get("model") if isinstance(params.get("model"), dict) else {}
-        data = model.get("data") if isinstance(model.get("data"), dict) else {}
+        model = params.get("model")
+        found = model.get("data") if isinstance(model, dict) else None
+        data: dict[str, Any] = found if isinstance(found, dict) else {}
         if "data_prefix" not in data:
             return Links()
         links = Links()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..compose.layers import Origin
 from ..compose.resolve import Resolved
@@ -46,7 +47,7 @@ class RunCtx:
         p = self.run.get("parameters")
         return p if isinstance(p, dict) else {}
 
-    def get(self, path, default=None):
+    def get(self, path: str | tuple[Any, ...], default: Any = None) -> Any:
         """Value at a dotted path or key tuple, `default` when absent or not reachable."""
         keys = tuple(path.split(".")) if isinstance(path, str) else tuple(path)
         node = self.tool if keys and keys[0] == "runrepo" else self.run

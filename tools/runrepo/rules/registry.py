@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ..findings import ERROR, WARNING
 from ..releases import in_range
@@ -62,11 +63,14 @@ class Rule:
 REGISTRY: dict[str, Rule] = {}
 
 
-def rule(id: str, doc: str, severity: str = ERROR, since=None, before=None, example="", fix="",
-         kinds: tuple[str, ...] | None = None):
+CheckFn = TypeVar("CheckFn", bound=Callable[..., Iterable[Hit]])
+
+
+def rule(id: str, doc: str, severity: str = ERROR, since: str | None = None, before: str | None = None,
+         example: str = "", fix: str = "", kinds: tuple[str, ...] | None = None) -> Callable[[CheckFn], CheckFn]:
     """Register a check function as a rule; `kinds` defaults by family (BOTH_KINDS, dataprep: data runs)."""
 
-    def register(fn):
+    def register(fn: CheckFn) -> CheckFn:
         if id in REGISTRY:
             raise ValueError(f"rule {id} registered twice")
         family = fn.__module__.rsplit(".", 1)[-1]

@@ -14,6 +14,7 @@ remembered anywhere else, so nothing can be lost or created twice: identity deci
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from .platform import PlatformRun, Repository
@@ -41,7 +42,8 @@ class DataState:
         return f"{self.need.name} ({self.words})"
 
 
-def state_of(need: Need, listing: list[PlatformRun], repository: Repository, creating: set[str] = frozenset()) -> DataState:
+def state_of(need: Need, listing: list[PlatformRun], repository: Repository,
+             creating: AbstractSet[str] = frozenset()) -> DataState:
     """Where the dataset `need` names is: ready (a run built it), waiting (a run is building it, or this
     submission creates one), blocked (its runs ended without it, or none exists and none is coming)."""
     runs = sorted((r for r in listing if r.dataset == need.dataset and repository.owns(r) is not False),
@@ -63,7 +65,7 @@ def state_of(need: Need, listing: list[PlatformRun], repository: Repository, cre
 
 
 def hold(todo: list[tuple[str, list[Need]]], listing: list[PlatformRun], repository: Repository,
-         creating: set[str]) -> dict[str, tuple[str, str]]:
+         creating: AbstractSet[str]) -> dict[str, tuple[str, str]]:
     """path -> (waiting | failed, detail) for each training run whose data is not ready."""
     out: dict[str, tuple[str, str]] = {}
     for path, needs in todo:
