@@ -132,3 +132,28 @@ def test_the_emulator_command_refuses_a_bad_lifecycle(tmp_path, capsys):
 
     assert main(["--state", str(tmp_path / "s.json"), "--lifecycle", "RUNNING@soon"]) == 2
     assert "bad lifecycle step 'RUNNING@soon': expected STATUS@SECONDS[:REASON]" in capsys.readouterr().err
+
+
+def test_data_runs_follow_their_own_script(mcli, run_config, emulator):
+    """runrepo's data runs (metadata runrepo_path under runs/data/) complete while training runs wait."""
+    import json
+    import urllib.request
+
+    emulator.set_lifecycle("QUEUED@0.1")
+    body = json.dumps({"steps": "RUNNING@0.1,COMPLETED@0.3", "data": True}).encode()
+    request = urllib.request.Request(emulator.endpoint.replace("/graphql", "/_lifecycle"), body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        assert json.loads(answer.read())["data"] is True
+    data = mcli.create_run(run_config(name="data-x", metadata={"runrepo_path": "runs/data/x.yaml"}))
+    training = mcli.create_run(run_config(name="train-x", metadata={"runrepo_path": "runs/experiments/x.yaml"}))
+    done = _wait_for(lambda: (r := mcli.get_run(data.name)).status.value == "COMPLETED" and r)
+    assert abs((done.completed_at - data.created_at).total_seconds() - 0.3) < 0.01
+    assert mcli.get_run(training.name).status.value == "QUEUED"
+
+
+def test_the_emulator_command_takes_a_data_lifecycle(tmp_path, capsys):
+    from runrepo.emulator.cli import main
+
+    assert main(["--state", str(tmp_path / "s.json"), "--data-lifecycle", "COMPLETED@later"]) == 2
+    assert "bad lifecycle step 'COMPLETED@later'" in capsys.readouterr().err
