@@ -10,7 +10,7 @@ import json
 import re
 from functools import lru_cache
 
-from ..compose.render import SUBMIT_KEYS
+from ..compose.render import DATASET_KEY, SUBMIT_KEYS
 from ..releases import image_tag
 from ..validate.policy import FILE, where
 from .limits import approval, gpu_hours, limit, number
@@ -197,12 +197,13 @@ def metadata_size(ctx):
                 "per value: store it elsewhere and link to it",
             )
     user = [k for k in meta if not str(k).startswith("runrepo_")]
-    if METADATA_KEYS - RESERVED_KEYS < len(user) <= METADATA_KEYS:
+    keys = (*SUBMIT_KEYS, *((DATASET_KEY,) if ctx.kind == "data" else ()))  # a data run also carries its dataset's
+    if METADATA_KEYS - len(keys) < len(user) <= METADATA_KEYS:
         yield Hit(
             ("metadata",),
-            f"metadata has {len(user)} keys; runrepo submit adds {RESERVED_KEYS} ("
-            f"{', '.join('runrepo_' + k for k in SUBMIT_KEYS)}) and the platform accepts {METADATA_KEYS}: keep it to "
-            f"{METADATA_KEYS - RESERVED_KEYS}",
+            f"metadata has {len(user)} keys; runrepo submit adds {len(keys)} ("
+            f"{', '.join('runrepo_' + k for k in keys)}) and the platform accepts {METADATA_KEYS}: keep it to "
+            f"{METADATA_KEYS - len(keys)}",
         )
 
 
