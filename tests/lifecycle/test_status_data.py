@@ -72,3 +72,26 @@ def test_plan_with_the_platform_says_where_the_data_stands(emu, tmp_path):
     code, out, _ = runrepo(repo, "plan", "--base", main, "--no-platform", "--format", "json")
     (row,) = [r for r in json.loads(out)["runs"] if r["path"] == T2]
     assert row["needs"][0]["state"].startswith("unchanged here")
+
+
+def test_a_held_run_a_narrow_backfill_passed_over_is_red_not_forgotten(emu, tmp_path):
+    """--base auto always finds a held run again; a manual backfill with a newer --base does not look at it.
+    Once its data has completed and a later submission did not create it, status says so, in red."""
+    import time
+
+    repo = _repo(tmp_path)
+    assert submit(repo, "--base", ZERO)[0] == 0  # the data run created, the reader held
+    emu.set_status(record(emu, DATA_RUN)["name"], "COMPLETED")
+    time.sleep(0.01)
+    held = repo.head()
+    repo.write("runs/experiments/exp-b.yaml", (repo.path / "runs/experiments/gpt3-126m-1node.yaml").read_text()
+               .replace("gpt3-126m-1node", "exp-b"))
+    repo.commit("add b")
+    code, data, _ = submit(repo, "--base", held)  # a backfill that starts after the reader's merge
+    assert code == 0 and "runs/experiments/exp-b.yaml" in {r["file"] for r in data["runs"]}
+    code, data, _ = status_json(repo)
+    row = files(data)[READER]
+    assert code == 1 and row["state"] == "missing" and row["problem"]
+    assert "did not create it" in row["note"] and "runrepo submit --base <a commit before its merge>" in row["note"]
+    assert submit(repo, "--base", ZERO)[0] == 0  # as the note says: a wider range creates it, once
+    assert files(status_json(repo)[1])[READER]["state"] == "pending"

@@ -164,6 +164,11 @@ def judge(d: Declared, live: Live, git: Git, submitted: str) -> FileStatus:
         st.state, st.problem = "waiting", bool(blocked)
         st.note = ("its data cannot complete: " + "; ".join(map(str, blocked)) if blocked else
                    "waiting for data: " + ", ".join(str(s) for s in st.data if s.state != READY))
+    elif st.data and _submitted_since(st.data, live, submitted):
+        st.state, st.problem = "missing", True
+        st.note = ("its data had completed (" + ", ".join(map(str, st.data)) + f") before the submission from "
+                   f"{submitted[:12]}, which did not create it: see that submit job; `runrepo submit --base <a commit "
+                   "before its merge>` creates it")
     elif st.data:
         st.state = "not-submitted"
         st.note = ("its data has completed (" + ", ".join(map(str, st.data)) + "): the next submission (a merge, or "
@@ -174,6 +179,15 @@ def judge(d: Declared, live: Live, git: Git, submitted: str) -> FileStatus:
                    "it: that submission failed for it (see the submit job), or the run was deleted outside runrepo "
                    "(rerun the submit workflow)")
     return st
+
+
+def _submitted_since(data: list[DataState], live: Live, submitted: str) -> bool:
+    """A run of the newest submission was created after all this data had completed: that submission saw
+    the data ready, so it should have created the run (a held run is never just forgotten: it is red)."""
+    made = [r.created_at for r in live.runs if r.commit == submitted and live.repository.owns(r) is not False]
+    ended = [s.run.ended_at for s in data if s.run is not None]
+    return bool(made) and len(ended) == len(data) and all(e is not None for e in ended) and \
+        max(e for e in ended if e is not None) < max(made)
 
 
 def orphans(live: Live, files: set[str], on_delete: str) -> list[FileStatus]:

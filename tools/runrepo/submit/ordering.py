@@ -37,6 +37,7 @@ class DataState:
     need: Need
     state: str  # ready | waiting | blocked
     words: str  # what the data run is doing, for a person
+    run: PlatformRun | None = None  # the run it is judged by (the completed one, when ready)
 
     def __str__(self) -> str:
         return f"{self.need.name} ({self.words})"
@@ -50,16 +51,16 @@ def state_of(need: Need, listing: list[PlatformRun], repository: Repository,
                   key=lambda r: r.order, reverse=True)
     done = next((r for r in runs if r.status.upper() == "COMPLETED" and not r.deleted), None)
     if done is not None:
-        return DataState(need, READY, f"{done.name} completed")
+        return DataState(need, READY, f"{done.name} completed", done)
     live = next((r for r in runs if not r.deleted and r.status.upper() not in ENDED_BADLY | {"COMPLETED"}), None)
     if live is not None:
-        return DataState(need, WAITING, f"{live.name} {live.status}")
+        return DataState(need, WAITING, f"{live.name} {live.status}", live)
     if need.dataset in creating:
         return DataState(need, WAITING, "submitted now")
     if runs:
         r = runs[0]
         why = f"{r.name} {r.status}" + (f": {r.reason}" if r.reason else "") + (" and deleted" if r.deleted else "")
-        return DataState(need, BLOCKED, f"{why}; rerun it (bump runrepo.rerun in {need.file})")
+        return DataState(need, BLOCKED, f"{why}; rerun it (bump runrepo.rerun in {need.file})", r)
     return DataState(need, BLOCKED, f"no run of {need.file} builds this dataset: it fails check, or its recipe "
                                     "changed through a shared layer (a Runrepo-Resubmit trailer submits it)")
 
