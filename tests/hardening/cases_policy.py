@@ -277,3 +277,18 @@ case(
     },
     None,
 )
+
+# runs/datasets.yaml (compose/datasets.py) is read through the gate too: one datasets-file finding on its line
+DATASETS = "runs/datasets.yaml"
+case("datasets-file-alias", "policy-file", {DATASETS: "version: 1\nexternal:\n  - &d {prefix: /a}\n  - *d\n", RUN: run()},
+     "datasets-file", file=DATASETS, line=4)
+case("datasets-file-list", "policy-file", {DATASETS: "- prefix: /a\n", RUN: run()}, "datasets-file", file=DATASETS,
+     line=1)
+case("datasets-file-bin-suffix", "policy-file",
+     {DATASETS: "version: 1\nexternal:\n  - prefix: /mnt/data/pile/pile_00_text_document.bin\n", RUN: run()},
+     "datasets-file", file=DATASETS, line=3)
+# a data run's name is looked up among runs/data/, never opened as a path
+case("dataset-ref-escape", "hydra-defaults",
+     run(model="    data:\n      data_prefix: [1.0, data: ../../outside/secret]\n").replace(
+         "    data:\n      data_prefix: [1.0, /mnt/data/pile/pile_00_text_document]\n", "", 1),
+     "dataset-ref", line="data: ../../outside/secret")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 
-from cases_base import case, run
+from cases_base import RUN, case, run
 from cases_policy import RANDOM, WANDB_HEX
 
 SLACK_HOOK = "https://hooks.slack.com/services/" + "T0A1B2C3D/B0E4F5G6H7/" + "x8Kd2mQp7Rt4Vw9Yb3Nf6Hj1"
@@ -99,12 +99,16 @@ CLEAN = {
 }
 for cid, top in CLEAN.items():
     case(f"valid-{cid}", "valid", run(top=top), None)
+PILE = [f"/mnt/data/pile/pile_{i:02d}_text_document" for i in range(16)]
 case(
     "valid-long-data-prefix",
     "valid",
-    run(
-        model="    data:\n      data_prefix:\n"
-        + "".join(f"        - 0.0625\n        - /mnt/data/pile/pile_{i:02d}_text_document\n" for i in range(16))
-    ).replace("    data:\n      data_prefix: [1.0, /mnt/data/pile/pile_00_text_document]\n", "", 1),
+    {
+        RUN: run(
+            model="    data:\n      data_prefix:\n" + "".join(f"        - 0.0625\n        - {p}\n" for p in PILE)
+        ).replace("    data:\n      data_prefix: [1.0, /mnt/data/pile/pile_00_text_document]\n", "", 1),
+        # the shards are declared, as a repository reading them would (else: dataset-unknown warnings)
+        "runs/datasets.yaml": "version: 1\nexternal:\n" + "".join(f"  - prefix: {p}\n" for p in PILE),
+    },
     None,
 )
