@@ -272,8 +272,11 @@ RUNREPO = {
 def run_file() -> dict:
     props = relax(run_properties())
     props["parameters"]["description"] = (
-        "Overrides of the NeMo config (merged over the layers in `defaults`), mounted as parameters.yaml."
+        "Overrides of the NeMo config (merged over the layers in `defaults`), mounted as parameters.yaml; "
+        "null in a layer drops what earlier layers set (runs/node/data_prep.yaml: a data run's recipe replaces it)."
     )
+    for key in ("command", "parameters"):  # null: cleared by a layer, written later (a data run's command by runrepo)
+        props[key]["type"] = [props[key]["type"], "null"]
     runrepo = d(
         "runrepo's own settings: used while composing, never sent to the platform (open).",
         {"type": "object", "additionalProperties": True, "properties": relax(RUNREPO)},
