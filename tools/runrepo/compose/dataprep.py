@@ -13,10 +13,12 @@ which drops the /nemo layer's GPT config before the data run's own file is merge
 
 NeMo writes OUTPUT_PREFIX_<json_key>_document.bin/.idx; that prefix (`dataset_prefix`) is what training
 runs read. The command is written from the recipe by the resolve step (step 5 in resolve.py): fetch the
-inputs, run NeMo's script with these arguments (NeMo's argparse in preprocess_data_for_megatron.py:
+inputs, run NeMo's script with these arguments (its argparse in preprocess_data_for_megatron.py:
 --input, --json-keys, --tokenizer-library, --tokenizer-type, --tokenizer-model, --vocab-file,
---merge-file, --dataset-impl, --append-eod, --output-prefix, --workers, in every release 1.11-2.4),
-then check the pair and publish it (datajob.py).
+--merge-file, --dataset-impl, --append-eod, --output-prefix, --workers; read in an older 1.x and a
+recent version of NVIDIA/NeMo's source, the script is not in the wheels), then check the pair and
+publish it (datajob.py). The .bin/.idx format checked is the one indexed_dataset.py writes in the
+1.13 and 2.0 wheels (MMIDIDX, version 1).
 """
 
 from __future__ import annotations
