@@ -315,12 +315,13 @@ def resume_checkpoint(ctx):
                   "exp_manager.resume_if_exists is not true: every restart trains from step 0")
     if ctx.p("exp_manager.create_checkpoint_callback", True) is False:
         yield Hit(em + ("create_checkpoint_callback",), f"restartable run ({cause}) saves no checkpoints")
-    prefixes = ctx.policy.get("persistent_paths", PERSISTENT_DEFAULT)
+    configured = ctx.policy.get("persistent_paths")  # null is unset, as for every policy key
+    prefixes = PERSISTENT_DEFAULT if configured is None else configured
     key = "explicit_log_dir" if ctx.p("exp_manager.explicit_log_dir") else "exp_dir"
     where = ctx.p(f"exp_manager.{key}")
     if not _persistent(where, prefixes):
         shown = f"{key}={where!r}" if where else "explicit_log_dir and exp_dir unset (./nemo_experiments)"
-        pos = (ctx.policy.get("_pos") or {}).get(("persistent_paths",))
+        pos = (ctx.policy.get("_pos") or {}).get(("persistent_paths",)) if configured is not None else None
         source = f"{ctx.policy.get('_file')}:{pos[0]}" if pos else "runrepo's default; policy persistent_paths"
         yield Hit(em + (key,), f"restartable run ({cause}) writes checkpoints to {shown}, inside the container: "
                   f"a restart finds none. Use a path under {', '.join(prefixes)} ({source})")
