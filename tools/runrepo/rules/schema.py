@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from ..validate import schema
 from .registry import WARNING, Hit, rule
+
+if TYPE_CHECKING:
+    from .context import RunCtx
 
 
 @rule(
@@ -12,7 +18,7 @@ from .registry import WARNING, Hit, rule
     example="gpu_num: 8  #<",
     fix="compute:\n  nodes: 1   # gpus derived from the cluster",
 )
-def mcli_schema(ctx):
+def mcli_schema(ctx: RunCtx) -> Iterator[Hit]:
     run = {k: v for k, v in ctx.run.items()}
     run.setdefault("metadata", {})
     for path, message in schema.validate(run, "mcli-run.json"):
@@ -25,7 +31,7 @@ def mcli_schema(ctx):
     example="parameters:\n  trainer:\n    max_step: 1000  #<",
     fix="parameters:\n  trainer:\n    max_steps: 1000",
 )
-def nemo_schema(ctx):
+def nemo_schema(ctx: RunCtx) -> Iterator[Hit]:
     params = ctx.run.get("parameters")
     name = schema.nemo_schema_name(ctx.release) if ctx.release else None
     if name is None or not isinstance(params, dict):
@@ -43,7 +49,7 @@ def nemo_schema(ctx):
     example="parameters:\n  model:\n    micro_batch_sizee: 4  #<",
     fix="parameters:\n  model:\n    micro_batch_size: 4",
 )
-def nemo_unknown_key(ctx):
+def nemo_unknown_key(ctx: RunCtx) -> Iterator[Hit]:
     params = ctx.run.get("parameters")
     name = schema.nemo_schema_name(ctx.release) if ctx.release else None
     if name is None or not isinstance(params, dict):
