@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from .gate import Json, KeyPath
 
-Resolver = Callable[..., Any]  # an OmegaConf resolver: plain values in, a plain value out
+Resolver = Callable[..., Json]  # an OmegaConf resolver: plain values in, a plain value out
 _NODE = re.compile(r"\$\{(\.*)([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)\}")
 _CALL = re.compile(r"\$\{([A-Za-z_][\w]*):([^${}\\'\"\[\]]*(?:\$\{\.*[A-Za-z_][\w.-]*\}[^${}\\'\"\[\]]*)*)\}")
 _ANY = re.compile(r"\$\{")
