@@ -8,7 +8,7 @@ layout, parameter count, per-GPU memory with every assumption stated, and the ru
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, TypedDict, final
 
 from ..releases import components, release_of
 from .budget import Budget, budget, max_time_seconds
@@ -50,6 +50,7 @@ class Attention(TypedDict):
     why: str
 
 
+@final  # no other keys: `"error" in est` tells the two apart
 class Estimate(TypedDict):
     """What `estimate_run` knows of a run with a model shape."""
 
@@ -64,6 +65,7 @@ class Estimate(TypedDict):
     fits: bool | None
 
 
+@final
 class NoEstimate(TypedDict):
     error: str  # why there is no estimate: the config has no model shape
 
