@@ -22,7 +22,7 @@ GIT_ENV = {
     "GIT_CONFIG_GLOBAL": os.devnull,
     "GIT_CONFIG_NOSYSTEM": "1",
 }
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "tests" / "data" / "corpus"  # the vendored copy of ../shared/corpus (tests/data/README.md)
 
 
 def bundled_runs() -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "schemas"
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = REPO / "tests" / "data" / "corpus"  # the vendored copy of ../shared/corpus (tests/data/README.md)
 
 
 def dumps(schema: dict) -> str:

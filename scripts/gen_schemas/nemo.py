@@ -1,6 +1,6 @@
 """schemas/nemo/v<release>.json: the NeMo Megatron GPT config (an mcli run's `parameters`) per release.
 
-Inputs, per release: NeMo's default megatron_gpt_config.yaml (../shared/corpus), the Lightning
+Inputs, per release: NeMo's default megatron_gpt_config.yaml (tests/data/corpus), the Lightning
 Trainer.__init__ signature (`trainer`: NeMo calls Trainer(**cfg.trainer)), NeMo's ExpManagerConfig
 dataclasses (`exp_manager`: merged into a structured config), and NeMo's `cfg.get(...)` calls for
 model keys the default omits. Sources are read from pinned wheels with ast, never imported.
@@ -375,7 +375,7 @@ def build(rel: Release, corpus: Path, wheel_dir: Path | None = None) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=SCHEMAS, help="schemas directory (default: schemas/)")
-    parser.add_argument("--corpus", type=Path, default=CORPUS, help="the shared corpus (../shared/corpus)")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="the corpus of NeMo default configs (default: tests/data/corpus)")
     parser.add_argument("--wheels", type=Path, default=None, help="wheel cache (default: see wheels.py)")
     parser.add_argument("--download", action="store_true", help="fetch missing pinned wheels from PyPI")
     args = parser.parse_args(argv)

@@ -13,11 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 from runrepo.releases import release_of
-from runrepo_testing import ROOT
+from runrepo_testing import CORPUS, ROOT
 
-SHARED = ROOT.parent / "shared" / "corpus"
-VENDORED = ROOT / "tests" / "data" / "corpus"
-CORPUS = SHARED if (SHARED / "mcli").is_dir() else VENDORED
 OVERRIDE = re.compile(r"(?:^|\s)((?:model|trainer|exp_manager)\.\S+?=\S+)")
 # the only reasons a value may differ from the source, each said in the attention note
 EXCUSES = ("derived by the layers", "downloaded")
@@ -50,9 +47,7 @@ def oracle(path: Path, tmp: Path) -> dict:
 
     doc = yaml.safe_load(path.read_text())
     release = release_of(doc["image"])
-    defaults = CORPUS.parent / "corpus" / "nemo" / "megatron_gpt_config" / f"v{release}.0.yaml"
-    if not defaults.exists():
-        defaults = VENDORED / "nemo" / "megatron_gpt_config" / f"v{release}.0.yaml"
+    defaults = CORPUS / "nemo" / "megatron_gpt_config" / f"v{release}.0.yaml"
     conf = tmp / "conf"
     conf.mkdir()
     shutil.copy(defaults, conf / "megatron_gpt_config.yaml")
@@ -171,7 +166,7 @@ def test_nemo_world_defaults_are_every_releases():
     nulls them to derive them): that is what every release's own file says."""
     from runrepo.author.fidelity import NEMO_WORLD
 
-    files = sorted((VENDORED / "nemo" / "megatron_gpt_config").glob("v*.yaml"))
+    files = sorted((CORPUS / "nemo" / "megatron_gpt_config").glob("v*.yaml"))
     assert len(files) == 18
     for f in files:
         trainer = yaml.safe_load(f.read_text())["trainer"]

@@ -127,6 +127,29 @@ def test_apollo_subprotocol_and_a_bad_key(emulator, run_config, mcli):
         asyncio.run(asyncio.wait_for(read("bad-key", "graphql-transport-ws"), 10))
 
 
+def test_a_subscription_that_opens_with_a_fragment_is_refused(emulator, run_config, mcli):
+    """`subscription { ... on Subscription { getRunLogsV2 } }` names no root field: an error to the client
+    (the session read `.name` of the fragment and died, dropping the connection; found by mypy)."""
+    from gql import Client, gql
+    from gql.transport.websockets import WebsocketsTransport
+
+    run = mcli.create_run(run_config())
+    url = emulator.endpoint.replace("http://", "ws://")
+    query = ("subscription Logs($i: GetRunLogsInput!) { ... on Subscription { getRunLogsV2(getRunLogsInput: $i) "
+             "{ chunk endOffset } } }")
+
+    async def read():
+        transport = WebsocketsTransport(url=url, init_payload={"Authorization": "test-key"},
+                                        subprotocols=["graphql-transport-ws"])
+        request = gql(query)
+        request.variable_values = {"i": {"name": run.name, "follow": False}}
+        async with Client(transport=transport) as session:
+            return [x async for x in session.subscribe(request)]
+
+    with pytest.raises(Exception, match="no subscription"):
+        asyncio.run(asyncio.wait_for(read(), 10))
+
+
 def test_the_emulator_command_refuses_a_bad_lifecycle(tmp_path, capsys):
     from runrepo.emulator.cli import main
 

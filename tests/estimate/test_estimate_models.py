@@ -14,7 +14,7 @@ from runrepo.compose.layers import TreeSource
 from runrepo.estimate import attention_kernel, estimate_run, memory, param_count, spec_from_nemo
 
 ROOT = Path(__file__).resolve().parents[2]
-PRESETS = ROOT / "tests" / "data" / "nemo-launcher"  # copies of ../shared/corpus (see its README)
+PRESETS = ROOT / "tests" / "data" / "corpus" / "nemo-launcher"
 
 # The table: total parameters of the published checkpoints (Hugging Face model cards / safetensors).
 PUBLISHED = {

@@ -11,8 +11,6 @@ import shutil
 import sys
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
 ROOT_RUNS = REPO / "runs"
 try:
@@ -23,8 +21,7 @@ except ImportError:  # not pip-installed: use the source tree
 from runrepo.check import check  # noqa: E402
 from runrepo.compose.layers import TreeSource  # noqa: E402
 
-CORPUS = REPO.parent / "shared" / "corpus"
-VENDORED = REPO / "tests" / "data" / "corpus"  # the parts release and acceptance tests need (its README)
+CORPUS = REPO / "tests" / "data" / "corpus"  # the vendored shared corpus (tests/data/README.md)
 MARK = "#<"  # ends the line a failing case expects the finding on
 NEMO_IMAGES = {"v1_11": "22.09", "v1_13": "22.11", "v1_23": "23.10", "v2_0": "24.05"}
 
@@ -49,10 +46,7 @@ runrepo:
 
 def corpus(*parts: str) -> Path:
     path = CORPUS.joinpath(*parts)
-    if not path.exists():
-        path = VENDORED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real-world corpus not found at {path} (a plain clone has no ../shared)")
+    assert path.exists(), f"{path} is not in the vendored corpus (tests/data/README.md)"
     return path
 
 

@@ -295,3 +295,16 @@ def test_messages_cite_the_other_layer(repo):
     (hit,) = hits(repo.check(rel), "ffn-divisible-tp")
     tp_line = next(i for i, line in enumerate(text.splitlines(), 1) if "tensor_model_parallel_size" in line)
     assert "3071" in hit.message and f"{rel}:{tp_line}" in hit.message
+
+
+def test_a_policy_key_set_to_null_is_unset(repo):
+    """`persistent_paths: null` means the default prefixes, as null means "unset" for every policy key
+    (resume-checkpoint iterated over the None and crashed: found by mypy)."""
+    repo.policy(persistent_paths="null")
+    restartable = "scheduling:\n  max_retries: 2\nparameters:\n  exp_manager:\n    resume_if_exists: true\n"
+    rel = repo.write("runs/experiments/t.yaml", run_text(restartable + "    exp_dir: s3://bucket/gpt"))
+    findings = repo.check(rel)
+    assert hits(findings, "internal") == [] and hits(findings, "resume-checkpoint") == []
+    repo.write(rel, run_text(restartable + "    exp_dir: /tmp/gpt"))
+    (hit,) = hits(repo.check(rel), "resume-checkpoint")
+    assert "/mnt/checkpoints, s3://" in hit.message and "runrepo's default" in hit.message

@@ -6,15 +6,12 @@ import json
 from functools import cache
 from pathlib import Path
 
-import pytest
 from jsonschema import Draft202012Validator
 from omegaconf import OmegaConf
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "schemas"
-SHARED = REPO.parent / "shared" / "corpus"
-VENDORED = REPO / "tests" / "data" / "corpus"  # copies of the parts these tests read (tests/data/README.md)
-CORPUS = SHARED if (SHARED / "nemo" / "megatron_gpt_config").is_dir() else VENDORED
+CORPUS = REPO / "tests" / "data" / "corpus"  # the vendored shared corpus (tests/data/README.md)
 RELEASE_NAMES = [f"1.{m}" for m in range(11, 24)] + [f"2.{m}" for m in range(5)]
 RELEASES = {r: f"v{r}.0.yaml" for r in RELEASE_NAMES}
 
@@ -24,12 +21,9 @@ def release_key(release: str) -> tuple[int, ...]:
 
 
 def corpus(*parts: str) -> Path:
-    """A path in ../shared/corpus, or skip the test where the corpus is absent (a plain clone)."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        path = VENDORED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared corpus not found at {path} (a plain clone has no ../shared)")
+    """A path in the vendored corpus."""
+    path = CORPUS.joinpath(*parts)
+    assert path.exists(), f"{path} is not in the vendored corpus (tests/data/README.md)"
     return path
 
 

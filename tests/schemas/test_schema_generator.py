@@ -37,14 +37,14 @@ def test_mcli_schemas_are_reproducible(tmp_path):
 def test_nemo_schemas_are_reproducible(tmp_path):
     gone = wheels.missing()
     if gone:
-        pytest.skip(f"pinned wheels not cached in {wheels.cache_dir()} ({len(gone)} missing; --download)")
-    if not (CORPUS / "nemo" / "megatron_gpt_config").is_dir():
-        pytest.skip(f"shared corpus not found at {CORPUS}")
+        pytest.skip(f"pinned wheels not cached in {wheels.cache_dir()} ({len(gone)} missing): "
+                    "python -m scripts.gen_schemas.nemo --download --out $(mktemp -d)")
     generate("scripts.gen_schemas.nemo", tmp_path / "a", "--corpus", str(CORPUS))
     generate("scripts.gen_schemas.nemo", tmp_path / "b", "--corpus", str(CORPUS))
     for name in NEMO_FILES:
         first = (tmp_path / "a" / name).read_bytes()
         assert first == (tmp_path / "b" / name).read_bytes(), name
+        assert first == (SCHEMAS / name).read_bytes(), f"{name} is stale: run python -m scripts.gen_schemas.nemo"
         assert first == (SCHEMAS / name).read_bytes(), f"{name} is stale: run python -m scripts.gen_schemas.nemo"
 
 
@@ -77,3 +77,13 @@ def test_combine(alts, expected):
 def test_docstring_args():
     doc = "Summary.\n\nArgs:\n    a: First line\n        continues.\n\n        Later paragraph.\n    b: Other.\n"
     assert pysrc.docstring_args(doc) == {"a": "First line continues.", "b": "Other."}
+
+
+def test_nemo_layers_are_the_generators_output():
+    """runs/nemo/v*.yaml are NeMo's default configs of each release, as scripts/gen_schemas/layers.py writes them."""
+    from scripts.gen_schemas.layers import layer_text
+
+    for default in sorted((CORPUS / "nemo" / "megatron_gpt_config").glob("v*.yaml")):
+        release = ".".join(default.stem.lstrip("v").split(".")[:2])
+        layer = REPO / "runs" / "nemo" / f"v{release.replace('.', '_')}.yaml"
+        assert layer.read_text() == layer_text(release, default), f"{layer} is stale: python -m scripts.gen_schemas.layers"

@@ -107,6 +107,7 @@ def repo_fixture(tmp_path) -> Repo:
 def emu_fixture(tmp_path, monkeypatch):
     """The emulator in this process, and the real mcli SDK pointed at it (no user config read)."""
     import mcli.config
+    from mcli.api.engine import engine
 
     with running_emulator(tmp_path / "state.json") as emulator:
         for name in MCLI_ENV_CONFLICTS:
@@ -118,6 +119,8 @@ def emu_fixture(tmp_path, monkeypatch):
         monkeypatch.setenv("GITHUB_REPOSITORY", REPOSITORY)
         monkeypatch.delenv("GITHUB_REPOSITORY_ID", raising=False)
         monkeypatch.setattr(mcli.config, "MCLI_CONFIG_PATH", tmp_path / "mosaic" / "mcli_config")
+        # mcli keeps one connection per process: a test calling mcli directly gets a fresh one
+        monkeypatch.setattr(engine, "_CONNECTION", None)
         yield emulator
 
 

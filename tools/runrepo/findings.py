@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
+from typing import Final, Literal
 
 from .errors import RunrepoError
 
-ERROR = "error"
-WARNING = "warning"
+Severity = Literal["error", "warning"]
+ERROR: Final = "error"
+WARNING: Final = "warning"
 
 
 @dataclass(frozen=True, order=True)
@@ -16,7 +19,7 @@ class Finding:
     line: int
     col: int
     rule: str
-    severity: str
+    severity: Severity
     message: str
     run: str = ""  # the run file(s) being checked when found, ", "-joined (may differ from `file`)
 
@@ -32,7 +35,7 @@ class Finding:
             return self.message
         return f"{self.message} (in {runs[0]})" if len(runs) == 1 else f"{self.message} (in {len(runs)} runs: {', '.join(runs)})"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str | int]:
         return {**asdict(self), "message": self.text}
 
     def __str__(self) -> str:
@@ -45,9 +48,9 @@ def exit_code(findings: list[Finding], strict: bool = False) -> int:
     return 1 if any(f.severity in bad for f in findings) else 0
 
 
-def dedupe(findings) -> list[Finding]:
+def dedupe(findings: Iterable[Finding]) -> list[Finding]:
     """A shared layer's mistake is found once per dependent run; report it once, naming the runs."""
-    merged: dict = {}
+    merged: dict[tuple[str, int, int, str, str, str], Finding] = {}
     for f in findings:
         key = (f.file, f.line, f.col, f.rule, f.severity, f.message)
         if key in merged:

@@ -164,9 +164,9 @@ class Git:
         aliases: dict[str, list[str]] = {p: [] for p in paths}
         found: dict[str, tuple[str, list[str]]] = {}
         for chunk in out.split(b"\x01")[1:]:
-            head, *fields = chunk.split(b"\0")
+            head, *raw = chunk.split(b"\0")
             sha = head.decode().strip()
-            fields = [os.fsdecode(f.strip(b"\n")) for f in fields]
+            fields = [os.fsdecode(f.strip(b"\n")) for f in raw]
             i = 0
             while i < len(fields) and fields[i]:
                 status = fields[i]

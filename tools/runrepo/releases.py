@@ -16,7 +16,7 @@ release notes v1.7.0): one container a release, on the month's PyTorch base. The
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict
 
 NEMO_IMAGE = "nvcr.io/nvidia/nemo"
 PAGE_24_09 = "https://docs.nvidia.com/nemo-framework/user-guide/24.09/softwarecomponentversions.html"
@@ -81,7 +81,7 @@ def digest_valid(digest: str) -> bool:
     return bool(_DIGEST.match(digest))
 
 
-def _container(image) -> Container | None:
+def _container(image: object) -> Container | None:
     if not isinstance(image, str):
         return None
     name, tag, _ = parse_image(image)
@@ -91,13 +91,13 @@ def _container(image) -> Container | None:
     return CONTAINERS.get(tag) or CONTAINERS.get(".".join(tag.split(".")[:2]))
 
 
-def release_of(image) -> str | None:
+def release_of(image: object) -> str | None:
     """The NeMo release ("1.23", "2.0") of an nvcr.io/nvidia/nemo image, or None when the tag is unknown."""
     c = _container(image)
     return ".".join(c.nemo.split(".")[:2]) if c else None
 
 
-def is_bare_digest(image) -> bool:
+def is_bare_digest(image: object) -> bool:
     """nvcr.io/nvidia/nemo@sha256:... : pinned, but the image cannot say which release it carries."""
     if not isinstance(image, str):
         return False
@@ -105,7 +105,22 @@ def is_bare_digest(image) -> bool:
     return name == NEMO_IMAGE and not tag and bool(digest)
 
 
-def components(image) -> dict | None:
+class Components(TypedDict):
+    """What `components` says of a container; None where NVIDIA publishes no value."""
+
+    release: str
+    nemo: str
+    release_candidate: bool
+    megatron_core: str | None
+    transformer_engine: str | None
+    lightning: str | None
+    has_transformer_engine: bool | None
+    has_flash_attention: bool | None
+    source: str
+    published: bool
+
+
+def components(image: object) -> Components | None:
     """What NVIDIA publishes the container to hold, for the rules and the memory estimator; None for an
     unknown image. Unpublished component versions are None (unknown), never guessed; the flags
     say whether Transformer Engine (and its flash-attention backend, which TE 1.x requires) is present,

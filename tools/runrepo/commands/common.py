@@ -88,6 +88,21 @@ def layer_names(paths: list[str], source: TreeSource) -> list[str] | None:
     return names
 
 
+def run_names(paths: list[str], source: TreeSource) -> list[str] | None:
+    """Paths of run files -> their config names (experiments/NAME, data/NAME); None after a usage message
+    when one is not a run file under runs/experiments/ or runs/data/."""
+    from ..check import is_run, layer_name
+
+    names = []
+    for path in paths:
+        name = layer_name(_locate(path, source), source.repo_root)
+        if name is None or not is_run(name):
+            print(f"{path}: error[usage] not a run file under runs/experiments/ or runs/data/", file=sys.stderr)
+            return None
+        names.append(name)
+    return names
+
+
 def policy(source: TreeSource) -> dict:
     """runs/policy.yaml of this tree ({} without one)."""
     from ..validate import policy as pol

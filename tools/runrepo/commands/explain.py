@@ -89,12 +89,11 @@ def render_text(path: str, est: dict) -> str:
 
 
 def run(args) -> int:
-    from ..check import expand, is_data_run, is_run
+    from ..check import expand, is_data_run
 
     source = common.source(args)
-    names = common.layer_names([args.path], source)
-    if not names or not is_run(names[0]):
-        print(f"{args.path}: not a run file under runs/experiments/", file=sys.stderr)
+    names = common.run_names([args.path], source)
+    if names is None:
         return EXIT_USAGE
     if is_data_run(names[0]):
         print(f"{args.path}: a data run: explain estimates training runs (`runrepo render` shows what it runs)",

@@ -23,15 +23,14 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from ..check import expand, is_run
+    from ..check import expand
     from ..compose import render as r
     from ..compose.datasets import catalog
     from ..compose.resolve import resolve
 
     source = common.source(args)
-    names = common.layer_names([args.path], source)
-    if not names or not is_run(names[0]):
-        print(f"{args.path}: not a run file under runs/experiments/ or runs/data/", file=sys.stderr)
+    names = common.run_names([args.path], source)
+    if names is None:
         return EXIT_USAGE
     resolved, findings = expand(source, names[0])  # the gate stands in front of Hydra too
     if args.engine == "hydra" and resolved is not None:

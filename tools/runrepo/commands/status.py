@@ -38,19 +38,12 @@ def add_parser(sub):
 
 
 def run_files(repo: Path, paths: list[str], prog: str) -> list[str] | None:
-    """PATHs (relative, absolute, or as under runs/) -> runs/experiments/NAME.yaml (or runs/data/); None after a
-    message."""
-    from ..check import is_run, layer_name
+    """PATHs (relative, absolute, or as under runs/) -> runs/experiments/NAME.yaml or runs/data/NAME.yaml;
+    None after a message."""
     from ..compose.layers import TreeSource
 
-    out = []
-    for path in paths:
-        name = layer_name(common._locate(path, TreeSource(repo)), repo)  # runs/... also works in a subfolder
-        if name is None or not is_run(name):
-            print(f"{path}: error[usage] not a run file under runs/experiments/ or runs/data/", file=sys.stderr)
-            return None
-        out.append(f"runs/{name}.yaml")
-    return out
+    names = common.run_names(paths, TreeSource(repo))
+    return None if names is None else [f"runs/{name}.yaml" for name in names]
 
 
 def repo_and_repository(args, prog: str):

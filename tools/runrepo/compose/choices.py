@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import difflib
 import posixpath
+from collections.abc import Iterable
 
 NOT_LAYERS = ("policy", "datasets")  # files under runs/ that no run composes
 NOT_CHOSEN = ("experiments", "data")  # groups a run file never includes (run folders)
 
 
-def closest(word: str, options) -> str | None:
+def closest(word: str, options: Iterable[str]) -> str | None:
     hit = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.6)
     return hit[0] if hit else None
 

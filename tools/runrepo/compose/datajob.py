@@ -35,7 +35,8 @@ class JobError(Exception):
 
 def _open(source: str) -> BinaryIO:
     if source.startswith("s3://"):
-        import boto3  # in NeMo's images (the nlp extra); credentials from `mcli create secret s3`
+        # in NeMo's images (the nlp extra), not here; credentials from `mcli create secret s3`
+        import boto3  # type: ignore[import-not-found]
 
         bucket, _, key = source[len("s3://"):].partition("/")
         body: BinaryIO = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"]

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..errors import RunrepoError
-from .gate import Layer
+from .gate import Json, KeyPath, Layer
 from .layers import Origin, TreeSource
 
 GLOBAL = "_global_"
+Provenance = dict[KeyPath, Origin]  # key path -> the layer line that set it
 
 
 @dataclass
@@ -24,12 +26,12 @@ class Composed:
     """A run file merged with its layers, before interpolations resolve."""
 
     run: str  # the run file, repository-relative
-    data: dict
-    prov: dict  # key path -> Origin of the layer line that set it
+    data: dict[str, Json]
+    prov: Provenance  # key path -> Origin of the layer line that set it
     layers: list[str] = field(default_factory=list)  # files in merge order
-    choices: dict = field(default_factory=dict)  # group -> option
+    choices: dict[str, str] = field(default_factory=dict)  # group -> option
 
-    def origin(self, path: tuple) -> Origin:
+    def origin(self, path: KeyPath) -> Origin:
         """The closest recorded origin for `path` (a missing key points at its parent)."""
         path = tuple(path)
         while path:
@@ -49,7 +51,7 @@ def _entry_names(layer: Layer, source: TreeSource) -> list[tuple[str | None, str
     if not isinstance(raw, list):
         raise RunrepoError("defaults-form", "`defaults` must be a list", here.file, here.line, here.col)
     base_dir = posixpath.dirname(layer.name)
-    out = []
+    out: list[tuple[str | None, str, Origin]] = []
     for i, item in enumerate(raw):
         at = Origin(layer.file, *layer.pos.get(("defaults", i), (here.line, here.col)))
         if item == "_self_":
@@ -109,7 +111,7 @@ def _check_package(layer: Layer) -> None:
         )
 
 
-def _expand(layer: Layer, source: TreeSource, stack: list[str], seen: set, choices: dict) -> list[Layer]:
+def _expand(layer: Layer, source: TreeSource, stack: list[str], seen: set[str], choices: dict[str, str]) -> list[Layer]:
     _check_package(layer)
     order: list[Layer] = []
     for group, name, at in _entry_names(layer, source):
@@ -133,7 +135,7 @@ def _expand(layer: Layer, source: TreeSource, stack: list[str], seen: set, choic
     return order
 
 
-def merge_into(dst: dict, src: dict, layer: Layer, prov: dict, path: tuple = ()) -> None:
+def merge_into(dst: dict[str, Json], src: dict[str, Json], layer: Layer, prov: Provenance, path: KeyPath = ()) -> None:
     """OmegaConf.merge semantics on plain data: mappings merge, anything else replaces, `???` never wins."""
     for key, value in src.items():
         if not path and key == "defaults":
@@ -181,18 +183,18 @@ _ABSENT = object()
 _NODE_REF = re.compile(r"\$\{\s*[^:${}\s]+\s*\}")  # `${a.b}`: a reference, not a resolver call
 
 
-def _children(value):
+def _children(value: dict[str, Json] | list[Json]) -> Iterable[tuple[str | int, Json]]:
     return value.items() if isinstance(value, dict) else enumerate(value)
 
 
-def _forget(old, path: tuple, prov: dict) -> None:
+def _forget(old: dict[str, Json] | list[Json], path: KeyPath, prov: Provenance) -> None:
     for k, v in _children(old):
         prov.pop(path + (k,), None)
         if isinstance(v, (dict, list)):
             _forget(v, path + (k,), prov)
 
 
-def _record(value, path: tuple, layer: Layer, prov: dict) -> None:
+def _record(value: dict[str, Json] | list[Json], path: KeyPath, layer: Layer, prov: Provenance) -> None:
     for k, v in _children(value):
         where = layer.pos.get(path + (k,))
         if where:
@@ -204,7 +206,7 @@ def _record(value, path: tuple, layer: Layer, prov: dict) -> None:
 def compose(source: TreeSource, name: str) -> Composed:
     """Compose config `name` (e.g. `experiments/gpt_126m`) as Hydra would, recording provenance."""
     primary = source.layer(name)
-    choices: dict = {}
+    choices: dict[str, str] = {}
     order = _expand(primary, source, [name], {name}, choices)
     data, prov = _merged_prefix(source, order[:-1]) if order[-1] is primary else ({}, {})
     for layer in order[len(order) - 1 if order[-1] is primary else 0 :]:
@@ -212,18 +214,18 @@ def compose(source: TreeSource, name: str) -> Composed:
     return Composed(run=primary.file, data=data, prov=prov, layers=[x.file for x in order], choices=choices)
 
 
-def _merged_prefix(source: TreeSource, layers: list[Layer]) -> tuple[dict, dict]:
+def _merged_prefix(source: TreeSource, layers: list[Layer]) -> tuple[dict[str, Json], Provenance]:
     """The shared layers merged once per combination; runs merge their own file on a shallow copy.
 
     merge_into never mutates what it merges into below the top level (it copies each mapping
     it changes), so the cached result can be shared by every run with the same layers.
     """
-    cache = source.__dict__.setdefault("_prefix_cache", {})
+    cache: dict[tuple[str, ...], tuple[dict[str, Json], Provenance]] = source.__dict__.setdefault("_prefix_cache", {})
     key = tuple(x.name for x in layers)
     hit = cache.get(key)
     if hit is None:
-        data: dict = {}
-        prov: dict = {}
+        data: dict[str, Json] = {}
+        prov: Provenance = {}
         for layer in layers:
             merge_into(data, layer.data, layer, prov)
         hit = cache[key] = (data, prov)

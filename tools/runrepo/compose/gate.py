@@ -16,8 +16,10 @@ import hashlib
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
@@ -27,12 +29,19 @@ MAX_LAYER_BYTES = 1 << 20  # a full NeMo config is ~10 KiB; 1 MiB is generous
 MAX_DEPTH = 32
 MAX_NODES = 50_000
 
-Path_ = tuple  # a key path: ("parameters", "model", "num_layers") or with list indexes
+# Parsed YAML as the gate hands it on: plain dicts (string keys), lists, str, int, float, bool, None. A
+# layer may hold anything under any key, so it is Any where it is read; readers narrow with isinstance.
+Json = Any
+KeyPath = tuple[str | int, ...]  # ("parameters", "model", "num_layers"); list items by index
+Positions = dict[KeyPath, tuple[int, int]]  # key path -> (line, col) of the key or item, 1-based
 
-_CLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:  # types-PyYAML declares libyaml's loader; without libyaml it is the pure-Python one
+    _CLoader = yaml.CSafeLoader
+else:
+    _CLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_CLoader):  # type: ignore[misc,valid-type]
+class _Loader(_CLoader):
     """libyaml parser with OmegaConf's scalar typing (see omegaconf._utils.get_yaml_loader)."""
 
 
@@ -56,7 +65,7 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 _CONSTRUCT = yaml.constructor.SafeConstructor()
-_SCALARS = {
+_SCALARS: dict[str, Callable[[yaml.ScalarNode], Json]] = {
     "tag:yaml.org,2002:null": lambda n: None,
     "tag:yaml.org,2002:bool": _CONSTRUCT.construct_yaml_bool,
     "tag:yaml.org,2002:int": _CONSTRUCT.construct_yaml_int,
@@ -73,12 +82,12 @@ class Layer:
     file: str  # repository-relative path, as findings print it
     name: str  # config name relative to runs/, without .yaml
     package: str | None  # from a `# @package X` header
-    data: dict
-    pos: dict = field(default_factory=dict)  # key path -> (line, col), 1-based
+    data: dict[str, Json]
+    pos: Positions = field(default_factory=dict)  # key path -> (line, col), 1-based
     digest: str = ""
 
 
-def parse_yaml(text: str, file: str) -> tuple[object, dict]:
+def parse_yaml(text: str, file: str) -> tuple[Json, Positions]:
     """Parse one YAML document into plain data and a key-path -> (line, col) map."""
     bom = text.find("\ufeff", 1)
     if bom > 0:  # libyaml drops a byte-order mark anywhere, PyYAML's reader (OmegaConf's) keeps it
@@ -111,7 +120,7 @@ def parse_yaml(text: str, file: str) -> tuple[object, dict]:
         ) from None
     except yaml.YAMLError as e:
         raise RunrepoError("yaml-syntax", f"YAML error: {str(e).splitlines()[0]}", file, 1, 1) from None
-    pos: dict = {}
+    pos: Positions = {}
     if node is None:
         return None, pos
     counter = [0]
@@ -119,11 +128,11 @@ def parse_yaml(text: str, file: str) -> tuple[object, dict]:
     return data, pos
 
 
-def _opened_at(context) -> bool:
-    return bool(context) and any(w in context for w in ("flow sequence", "flow mapping", "quoted scalar", "flow node"))
+def _opened_at(context: str | None) -> bool:
+    return context is not None and any(w in context for w in ("flow sequence", "flow mapping", "quoted scalar", "flow node"))
 
 
-def _tab_at(text: str, mark) -> bool:
+def _tab_at(text: str, mark: _Mark | None) -> bool:
     """libyaml often says only "cannot start any token" when a tab indents a line."""
     lines = text.splitlines()
     if mark is None or mark.line >= len(lines):
@@ -148,8 +157,7 @@ def _prescan(text: str, file: str) -> None:
                     "yaml-alias",
                     f"YAML alias *{ev.anchor} is not allowed in run layers (aliases can expand into alias bombs)",
                     file,
-                    ev.start_mark.line + 1,
-                    ev.start_mark.column + 1,
+                    *_line_col(ev.start_mark),
                 )
             if isinstance(ev, yaml.CollectionEndEvent):
                 depth -= 1
@@ -157,7 +165,7 @@ def _prescan(text: str, file: str) -> None:
             if not isinstance(ev, yaml.NodeEvent):
                 continue
             nodes += 1
-            at = (ev.start_mark.line + 1, ev.start_mark.column + 1)
+            at = _line_col(ev.start_mark)
             if nodes > MAX_NODES:
                 raise RunrepoError("yaml-size", f"more than {MAX_NODES} YAML nodes in one layer", file, *at)
             if depth > MAX_DEPTH:
@@ -168,7 +176,21 @@ def _prescan(text: str, file: str) -> None:
         loader.dispose()
 
 
-def _convert(node, path: Path_, pos: dict, seen: set, file: str, counter: list, at: tuple):
+class _Mark(Protocol):  # yaml.Mark, or libyaml's
+    @property
+    def line(self) -> int: ...
+    @property
+    def column(self) -> int: ...
+
+
+def _line_col(mark: _Mark | None) -> tuple[int, int]:
+    """1-based (line, col) of a mark; the parser gives every event and node one (the stubs allow None)."""
+    return (mark.line + 1, mark.column + 1) if mark else (0, 0)
+
+
+def _convert(
+    node: yaml.Node, path: KeyPath, pos: Positions, seen: set[int], file: str, counter: list[int], at: tuple[int, int]
+) -> Json:
     if id(node) in seen:
         raise RunrepoError(
             "yaml-alias", "YAML anchors and aliases are not allowed in run layers (alias bombs)", file, *at
@@ -193,17 +215,17 @@ def _convert(node, path: Path_, pos: dict, seen: set, file: str, counter: list, 
     if isinstance(node, yaml.SequenceNode):
         if node.tag != "tag:yaml.org,2002:seq":
             raise RunrepoError("yaml-tag", f"YAML tag {node.tag} is not allowed", file, *at)
-        out = []
+        items: list[Json] = []
         for i, item in enumerate(node.value):
-            where = (item.start_mark.line + 1, item.start_mark.column + 1)
+            where = _line_col(item.start_mark)
             pos[path + (i,)] = where
-            out.append(_convert(item, path + (i,), pos, seen, file, counter, where))
-        return out
+            items.append(_convert(item, path + (i,), pos, seen, file, counter, where))
+        return items
     if node.tag != "tag:yaml.org,2002:map":
         raise RunrepoError("yaml-tag", f"YAML tag {node.tag} is not allowed", file, *at)
-    out: dict = {}
+    out: dict[str, Json] = {}
     for key_node, value_node in node.value:
-        where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+        where = _line_col(key_node.start_mark)
         if key_node.tag == "tag:yaml.org,2002:merge":
             raise RunrepoError("yaml-alias", "YAML merge keys (<<) are not allowed in run layers", file, *where)
         if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
@@ -223,8 +245,8 @@ def _convert(node, path: Path_, pos: dict, seen: set, file: str, counter: list, 
     return out
 
 
-def _mark(node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return _line_col(node.start_mark)
 
 
 def _not_finite(text: str, value: float) -> str:

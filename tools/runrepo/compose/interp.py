@@ -12,7 +12,11 @@ both on every run in the repository and in the benchmark repository.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 
+from .gate import Json, KeyPath
+
+Resolver = Callable[..., Json]  # an OmegaConf resolver: plain values in, a plain value out
 _NODE = re.compile(r"\$\{(\.*)([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)\}")
 _CALL = re.compile(r"\$\{([A-Za-z_][\w]*):([^${}\\'\"\[\]]*(?:\$\{\.*[A-Za-z_][\w.-]*\}[^${}\\'\"\[\]]*)*)\}")
 _ANY = re.compile(r"\$\{")
@@ -24,19 +28,19 @@ class Unsupported(Exception):
     """This value needs OmegaConf's full grammar (or is an error OmegaConf should word)."""
 
 
-def resolve_tree(data, resolvers: dict):
+def resolve_tree(data: Json, resolvers: Mapping[str, Resolver]) -> Json:
     """Resolve every interpolation in `data` (plain dicts/lists) against `data` as root."""
     return _Resolver(data, resolvers).value((), data)
 
 
 class _Resolver:
-    def __init__(self, root, resolvers):
+    def __init__(self, root: Json, resolvers: Mapping[str, Resolver]):
         self.root = root
         self.resolvers = resolvers
-        self.active: set = set()
-        self.done: dict = {}
+        self.active: set[KeyPath] = set()
+        self.done: dict[KeyPath, Json] = {}
 
-    def value(self, path: tuple, node):
+    def value(self, path: KeyPath, node: Json) -> Json:
         if isinstance(node, dict):
             return {k: self.value(path + (k,), v) for k, v in node.items()}
         if isinstance(node, list):
@@ -45,7 +49,7 @@ class _Resolver:
             return self.string(path, node)
         return node
 
-    def lookup(self, path: tuple, dots: str, dotted: str):
+    def lookup(self, path: KeyPath, dots: str, dotted: str) -> Json:
         """The resolved value a reference points to; `path` is the referring node's own path."""
         base = () if not dots else path[: len(path) - len(dots)]
         if dots and len(dots) > len(path):
@@ -70,7 +74,7 @@ class _Resolver:
         self.done[target] = out
         return out
 
-    def string(self, path: tuple, text: str):
+    def string(self, path: KeyPath, text: str) -> Json:
         whole = _NODE.fullmatch(text)
         if whole:
             return self.lookup(path, whole.group(1), whole.group(2))
@@ -95,11 +99,11 @@ class _Resolver:
             raise Unsupported("interpolation form outside the fast subset")
         return "".join(pieces)
 
-    def call(self, path: tuple, name: str, args: str):
+    def call(self, path: KeyPath, name: str, args: str) -> Json:
         fn = self.resolvers.get(name)
         if fn is None:
             raise Unsupported(f"resolver {name}")
-        values = []
+        values: list[Json] = []
         for raw in args.split(",") if args.strip() else []:
             raw = raw.strip()
             m = _NODE.fullmatch(raw)
@@ -112,7 +116,7 @@ class _Resolver:
         return fn(*values)
 
 
-def _literal(raw: str):
+def _literal(raw: str) -> int | float | bool | str | None:
     """OmegaConf's typing of an unquoted resolver argument (the common cases)."""
     if _INT.match(raw):
         return int(raw)
@@ -128,7 +132,7 @@ def _literal(raw: str):
     return raw
 
 
-def _as_text(v) -> str:
+def _as_text(v: object) -> str:
     if isinstance(v, bool):
         return str(v)
     return str(v)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from ..errors import RunrepoError
 from ..git import Git
@@ -82,7 +83,7 @@ class TreeSource:
 class GitSource(TreeSource):
     """Layers as they are in a commit, read with `git cat-file`, never touching the working tree."""
 
-    _instances: dict = {}
+    _instances: ClassVar[dict[tuple[str, str], GitSource]] = {}
 
     @classmethod
     def at(cls, repo_root: Path | str, rev: str) -> GitSource:

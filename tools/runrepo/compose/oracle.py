@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from .engine import Composed
+from .gate import Json
 
 
 def hydra_compose(runs_dir: Path, name: str) -> Composed:
@@ -16,5 +18,6 @@ def hydra_compose(runs_dir: Path, name: str) -> Composed:
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(Path(runs_dir).resolve()), version_base="1.3"):
         cfg = compose(config_name=name)
-    data = OmegaConf.to_container(cfg, resolve=False)
+    # compose() gives a DictConfig, and a Hydra config's keys are strings (to_container's type allows any)
+    data = cast("dict[str, Json]", OmegaConf.to_container(cfg, resolve=False))
     return Composed(run=f"runs/{name}.yaml", data=data, prov={}, layers=[], choices={})

@@ -5,17 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import yaml
 
-from .gate import _Loader
+from .gate import Json, KeyPath, _Loader
 from .layers import Origin
 from .resolve import Resolved
 
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+if TYPE_CHECKING:  # types-PyYAML declares libyaml's dumper; without libyaml it is the pure-Python one
+    _Dumper = yaml.CSafeDumper
+else:
+    _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-class Dumper(_Dumper):  # type: ignore[misc,valid-type]
+class Dumper(_Dumper):
     """Quotes every string that either PyYAML or OmegaConf would read as something else (`1e-5`)."""
 
 
@@ -26,7 +30,7 @@ for first, resolvers in _Loader.yaml_implicit_resolvers.items():
             Dumper.yaml_implicit_resolvers[first].append((tag, rx))
 
 
-def _str(dumper: yaml.SafeDumper, value: str):
+def _str(dumper: Dumper, value: str) -> yaml.ScalarNode:
     style = "|" if "\n" in value and not any(line != line.rstrip() for line in value.splitlines()) else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
@@ -34,7 +38,7 @@ def _str(dumper: yaml.SafeDumper, value: str):
 Dumper.add_representer(str, _str)
 
 
-def dump(data) -> str:
+def dump(data: Json) -> str:
     return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=4096, default_flow_style=False)
 
 
@@ -53,7 +57,7 @@ SUBMIT_KEYS = ("path", "digest", "commit", "base", "repository", "repository_id"
 DATASET_KEY = "dataset"  # and a data run, what its dataset is built from (what training runs wait for)
 
 
-def with_metadata(resolved: Resolved, *, with_digest: bool = True, **extra: str) -> dict:
+def with_metadata(resolved: Resolved, *, with_digest: bool = True, **extra: str) -> dict[str, Json]:
     """The run as submitted: its metadata names the file it came from and its digest."""
     run = dict(resolved.run)
     meta = dict(run.get("metadata") or {})
@@ -67,7 +71,7 @@ def with_metadata(resolved: Resolved, *, with_digest: bool = True, **extra: str)
     return run
 
 
-Scrub = Callable[[dict], dict]  # a run -> the same run as it may be shown (rules.secrets.redact)
+Scrub = Callable[[dict[str, Json]], dict[str, Json]]  # a run -> the same run as it may be shown (rules.secrets.redact)
 
 
 def render(resolved: Resolved, with_digest: bool = True, scrub: Scrub | None = None) -> str:
@@ -84,7 +88,7 @@ def annotate(resolved: Resolved, scrub: Scrub | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def _origin(resolved: Resolved, path: tuple) -> str:
+def _origin(resolved: Resolved, path: KeyPath) -> str:
     if path and path[0] == "metadata" and len(path) > 1 and str(path[1]).startswith("runrepo_"):
         return "# runrepo"
     o: Origin = resolved.origin(path)
@@ -92,11 +96,11 @@ def _origin(resolved: Resolved, path: tuple) -> str:
     return f"# {o}{note}"
 
 
-def _scalar(value) -> str:
+def _scalar(value: Json) -> str:
     return dump(value).removesuffix("\n...\n").rstrip("\n")
 
 
-def _emit(value, path: tuple, indent: int, resolved: Resolved, out: list[str], lead: str = "") -> None:
+def _emit(value: Json, path: KeyPath, indent: int, resolved: Resolved, out: list[str], lead: str = "") -> None:
     pad = " " * indent
     items = value.items() if isinstance(value, dict) else enumerate(value)
     for k, v in items:

@@ -24,14 +24,19 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import RunrepoError
 from . import dataprep, interp
 from .datalinks import Links
-from .engine import Composed
+from .engine import Composed, Provenance
+from .gate import Json, KeyPath
 from .layers import Origin
+
+if TYPE_CHECKING:
+    from omegaconf import Container
 
 TOOL_KEY = "runrepo"
 ORDER = (
@@ -47,23 +52,23 @@ ORDER = (
 )
 
 
-def _num(x):
+def _num(x: Json) -> int | float:
     if isinstance(x, bool) or not isinstance(x, (int, float)):
-        x = float(x) if "." in str(x) or "e" in str(x).lower() else int(x)
+        return float(x) if "." in str(x) or "e" in str(x).lower() else int(x)
     return x
 
 
-def _multiply(*xs):
-    out = 1
+def _multiply(*xs: Json) -> int | float:
+    out: int | float = 1
     for x in xs:
         out *= _num(x)
     return out
 
 
-def _finite(fn):
+def _finite(fn: interp.Resolver) -> interp.Resolver:
     """A computed NaN or infinity fails like the gate refuses a written one: they are not JSON."""
 
-    def call(*xs):
+    def call(*xs: Json) -> Json:
         out = fn(*xs)
         if isinstance(out, float) and not math.isfinite(out):
             raise OverflowError(f"the result is {out}: NaN and infinities cannot be submitted")
@@ -72,7 +77,7 @@ def _finite(fn):
     return call
 
 
-RESOLVERS = {
+RESOLVERS: dict[str, interp.Resolver] = {
     "multiply": _finite(_multiply),
     "sum": _finite(lambda *xs: sum(_num(x) for x in xs)),
     "divide_ceil": lambda a, b: int(math.ceil(_num(a) / _num(b))),
@@ -93,10 +98,10 @@ class Linker(Protocol):
 class Resolved:
     """The expanded run (mcli shape), the tool section, and where every value came from."""
 
-    run: dict
-    tool: dict
+    run: dict[str, Json]
+    tool: dict[str, Json]
     composed: Composed
-    derived: dict  # key path -> path of the value it was derived from
+    derived: dict[KeyPath, KeyPath]  # key path -> path of the value it was derived from
     links: Links | None = None  # a training run's data_prefix entries; a data run's other claimants (step 5)
     dataset: str = ""  # a data run: what its dataset is built from (dataprep.dataset_digest)
 
@@ -120,10 +125,10 @@ class Resolved:
         return [*self.composed.layers, *extra]
 
     @property
-    def prov(self) -> dict:
+    def prov(self) -> Provenance:
         return self.composed.prov
 
-    def origin(self, path) -> Origin:
+    def origin(self, path: KeyPath) -> Origin:
         path = tuple(path)
         if path in self.derived:
             path = self.derived[path]
@@ -131,7 +136,7 @@ class Resolved:
 
 
 @contextlib.contextmanager
-def _only_nemo_resolvers():
+def _only_nemo_resolvers() -> Iterator[None]:
     """Swap OmegaConf's global resolver table for NeMo's four for the duration of a resolve."""
     from omegaconf import OmegaConf
     from omegaconf.basecontainer import BaseContainer
@@ -149,11 +154,11 @@ def _only_nemo_resolvers():
 _KEY_RE = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 
 
-def _key_path(full_key: str) -> tuple:
+def _key_path(full_key: str) -> KeyPath:
     return tuple(int(i) if i else k for i, k in _KEY_RE.findall(full_key or ""))
 
 
-def _resolve_error(e: Exception, composed: Composed, prefix: tuple) -> RunrepoError:
+def _resolve_error(e: Exception, composed: Composed, prefix: KeyPath) -> RunrepoError:
     from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
 
     path = prefix + _key_path(getattr(e, "full_key", "") or "")
@@ -172,7 +177,7 @@ def _resolve_error(e: Exception, composed: Composed, prefix: tuple) -> RunrepoEr
     return RunrepoError(rule, f"{'.'.join(map(str, path))}: {msg}", at.file, at.line, at.col)
 
 
-def _to_plain(cfg, composed: Composed, prefix: tuple):
+def _to_plain(cfg: Container, composed: Composed, prefix: KeyPath) -> Json:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
@@ -184,7 +189,7 @@ def _to_plain(cfg, composed: Composed, prefix: tuple):
         raise _resolve_error(e, composed, prefix) from None
 
 
-def _has_interpolation(value) -> bool:
+def _has_interpolation(value: Json) -> bool:
     if isinstance(value, str):
         return "${" in value
     if isinstance(value, dict):
@@ -194,7 +199,7 @@ def _has_interpolation(value) -> bool:
     return False
 
 
-def _plain(value, composed: Composed, prefix: tuple):
+def _plain(value: Json, composed: Composed, prefix: KeyPath) -> Json:
     """Resolve `value` with itself as root: the fast path first, OmegaConf for everything else."""
     if not _has_interpolation(value):
         return _copy(value)
@@ -213,7 +218,7 @@ def _plain(value, composed: Composed, prefix: tuple):
         return _to_plain(cfg, composed, prefix)
 
 
-def _copy(value):
+def _copy(value: Json) -> Json:
     if isinstance(value, dict):
         return {k: _copy(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -221,9 +226,9 @@ def _copy(value):
     return value
 
 
-def _derive(top: dict, params: dict, composed: Composed) -> dict:
+def _derive(top: dict[str, Json], params: Json, composed: Composed) -> dict[KeyPath, KeyPath]:
     """Fill the values that follow from the run; return derived path -> source path."""
-    derived: dict = {}
+    derived: dict[KeyPath, KeyPath] = {}
     tool = top.get(TOOL_KEY) or {}
     compute = top.get("compute") if isinstance(top.get("compute"), dict) else None
     if compute is None:
@@ -247,7 +252,7 @@ def _derive(top: dict, params: dict, composed: Composed) -> dict:
 
 # Sections the resolve step and the rules look inside. A section of the wrong shape is one
 # finding here, instead of a cascade of confusing ones from every rule that reads it.
-SECTIONS = {
+SECTIONS: dict[str, type] = {
     "compute": dict,
     "parameters": dict,
     TOOL_KEY: dict,
@@ -259,7 +264,7 @@ SECTIONS = {
 REQUIRED_SHAPE = ("compute", "parameters", TOOL_KEY)  # null is no way out for these
 
 
-def _check_sections(top: dict, composed: Composed) -> None:
+def _check_sections(top: dict[str, Json], composed: Composed) -> None:
     for key, kind in SECTIONS.items():
         if key not in top or isinstance(top[key], kind) or (top[key] is None and key not in REQUIRED_SHAPE):
             continue
@@ -299,7 +304,7 @@ def resolve(composed: Composed, catalog: Linker | None = None) -> Resolved:
     return Resolved(run=run, tool=tool, composed=composed, derived=derived, links=links, dataset=dataset)
 
 
-def resolve_parameters(params: dict, file: str = "") -> dict:
+def resolve_parameters(params: dict[str, Json], file: str = "") -> Json:
     """A NeMo config resolved as step 3 resolves `parameters` (itself as root, NeMo's resolvers), for a
     config that no composition produced: `runrepo import` compares what a hand-written run ran."""
     return _plain(params, Composed(run=file, data={}, prov={}), ("parameters",))

@@ -62,7 +62,7 @@ class Emulator:
     def env(self, api_key: str = "test-key", **kwargs: Any) -> dict[str, str]:
         return mcli_env(self.endpoint, api_key, **kwargs)
 
-    def set_faults(self, *, latency_ms: int = 0, rules: Iterable[FaultRule | dict | str] = (),
+    def set_faults(self, *, latency_ms: int = 0, rules: Iterable[FaultRule | dict[str, Any] | str] = (),
                    seed: int | None = None) -> None:
         """Replace the fault plan. Rules are FaultRule objects, dicts or CLI strings."""
         plan = {"latency_ms": latency_ms, "rules": list(rules), "seed": seed}
@@ -82,17 +82,17 @@ class Emulator:
     def set_status(self, name: str, status: str, reason: str | None = None) -> dict[str, Any] | None:
         return set_run_status(self.server.store, name, status, reason)
 
-    def set_lifecycle(self, steps: str | list | None) -> None:
+    def set_lifecycle(self, steps: _lifecycle.Steps | None) -> None:
         """The script every new run follows, e.g. "QUEUED@0.2,RUNNING@0.5,COMPLETED@5" (seconds after
         its creation); None or "": runs stay PENDING until moved."""
         self.server.lifecycle = _lifecycle.parse_steps(steps)
 
-    def set_data_lifecycle(self, steps: str | list | None) -> None:
+    def set_data_lifecycle(self, steps: _lifecycle.Steps | None) -> None:
         """The script runrepo's data runs (metadata runrepo_path under runs/data/) follow instead, e.g.
         "RUNNING@0.5,COMPLETED@2": data runs complete while training runs stay where the other script puts them."""
         self.server.data_lifecycle = _lifecycle.parse_steps(steps)
 
-    def schedule(self, name: str, steps: str | list) -> dict[str, Any] | None:
+    def schedule(self, name: str, steps: _lifecycle.Steps) -> dict[str, Any] | None:
         """Script one run: steps `after` seconds from now or `at` a time (past times apply at once)."""
         return script_run(self.server.store, name, _lifecycle.parse_steps(steps))
 
@@ -135,7 +135,7 @@ class Emulator:
 
 def start_emulator(state_path: str | os.PathLike[str], *, host: str = "127.0.0.1", port: int = 0,
                    api_keys: Mapping[str, str] | Iterable[str] | None = None, verbose: bool = False,
-                   lifecycle: str | list | None = None, data_lifecycle: str | list | None = None,
+                   lifecycle: _lifecycle.Steps | None = None, data_lifecycle: _lifecycle.Steps | None = None,
                    **faults: Any) -> Emulator:
     """Serve in a daemon thread; `faults` are FaultPlan fields (latency_ms, rules, seed); `lifecycle`
     the script new runs follow (Emulator.set_lifecycle), `data_lifecycle` the one data runs follow."""

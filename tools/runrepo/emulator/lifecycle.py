@@ -36,7 +36,10 @@ def parse_time(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def parse_steps(spec: str | list | None) -> list[dict[str, Any]]:
+Steps = str | list[dict[str, Any]]  # `STATUS@SECONDS[:REASON],...`, or the step objects
+
+
+def parse_steps(spec: Steps | None) -> list[dict[str, Any]]:
     """`QUEUED@0.5,RUNNING@1,FAILED@3:OOMKilled` (seconds after the origin) or a list of step objects:
     {"status"?, "after" | "at", "reason"?, "logs"?: text for every node | {rank: text}}."""
     if not spec:
@@ -108,7 +111,9 @@ def script_for(run: dict[str, Any], every: list[dict[str, Any]] | None,
 
 def due(run: dict[str, Any], now: str) -> bool:
     schedule = run.get("schedule")
-    return bool(schedule) and schedule[0]["at"] <= now
+    if not schedule:
+        return False
+    return bool(schedule[0]["at"] <= now)
 
 
 def advance(run: dict[str, Any], now: str | None = None) -> bool:
@@ -173,7 +178,7 @@ def append_log(run: dict[str, Any], text: str, rank: int = 0, attempt: int | Non
 
 def refresh(store: Any) -> dict[str, Any]:
     """The state of a StateStore with every due step applied (written back only when one was due)."""
-    state = store.read()
+    state: dict[str, Any] = store.read()
     if advance_all(state["runs"]):
         with store.transaction() as state:
             advance_all(state["runs"])

@@ -24,7 +24,7 @@ POLL = 0.05  # seconds between looks at a followed log
 
 
 def _find(state: dict[str, Any], name: str) -> dict[str, Any]:
-    run = next((r for r in state["runs"] if r["name"] == name), None)
+    run: dict[str, Any] | None = next((r for r in state["runs"] if r["name"] == name), None)
     if run is None:
         raise api_error(f"Run {name} not found", 404)
     return run
@@ -51,7 +51,8 @@ def _target(run: dict[str, Any], args: dict[str, Any]) -> tuple[int, int]:
 
 
 def _text(run: dict[str, Any], attempt: int, rank: int) -> bytes:
-    return ((run.get("logs") or {}).get(str(attempt)) or {}).get(str(rank), "").encode()
+    text: str = ((run.get("logs") or {}).get(str(attempt)) or {}).get(str(rank), "")
+    return text.encode()
 
 
 def stream(store: StateStore, args: dict[str, Any], stopped: threading.Event | Callable[[], bool]

@@ -140,9 +140,9 @@ def _resolve_compute(ri: dict[str, Any]) -> dict[str, Any]:
         raise _bad(f"compute.gpus must be a non-negative integer, got {gpus!r}")
     if nodes is not None and (not _is_int(nodes) or nodes < 1):
         raise _bad(f"compute.nodes must be a positive integer, got {nodes!r}")
-    if gpus is None and nodes is None:
-        raise _bad("gpus is a required field")
     if gpus is None:
+        if nodes is None:
+            raise _bad("gpus is a required field")
         gpus = nodes * GPUS_PER_NODE
     if gpus > GPUS_PER_NODE and gpus % GPUS_PER_NODE:
         raise _bad(f"{gpus} GPUs cannot be split into whole {GPUS_PER_NODE}-GPU nodes")

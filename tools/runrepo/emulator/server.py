@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from graphql import GraphQLError, OperationDefinitionNode, execute_sync, parse, validate
@@ -32,6 +32,9 @@ from graphql import GraphQLError, OperationDefinitionNode, execute_sync, parse, 
 from . import catalog, lifecycle, resolvers, websocket
 from .faults import Action, FaultConfigError, FaultPlan, error_page
 from .state import StateError, StateStore
+
+if TYPE_CHECKING:
+    from graphql import GraphQLFormattedError
 
 AUTH_MESSAGE = "Unauthenticated: the API key is missing or invalid. Create one with `mcli set api-key`."
 MAX_BODY = 16 * 1024 * 1024
@@ -113,12 +116,12 @@ class EmulatorServer(ThreadingHTTPServer):
 
     @property
     def endpoint(self) -> str:
-        host, port = self.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
+        host, port = self.server_name, self.server_port  # server_bind: the bound address
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}/graphql"
 
     def log_request_entry(self, operation: str) -> dict[str, Any]:
-        entry = {"operation": operation, "fault": None, "status": None, "errors": False}
+        entry: dict[str, Any] = {"operation": operation, "fault": None, "status": None, "errors": False}
         with self.log_lock:
             entry["n"] = len(self.request_log) + 1
             self.request_log.append(entry)
@@ -139,7 +142,7 @@ def _operation_field(document: Any, operation_name: str | None) -> str:
     return getattr(getattr(first, "name", None), "value", "unknown")
 
 
-def _format_errors(errors: Iterable[GraphQLError], default_code: int) -> list[dict[str, Any]]:
+def _format_errors(errors: Iterable[GraphQLError], default_code: int) -> list[GraphQLFormattedError]:
     out = []
     for error in errors:
         original = error.original_error
@@ -378,7 +381,7 @@ class Handler(BaseHTTPRequestHandler):
         return 200, {"data": result.data, "errors": _format_errors(result.errors, default)}
 
 
-def set_run_status(store: StateStore, name: str, status: str, reason: str | None = None) -> dict | None:
+def set_run_status(store: StateStore, name: str, status: str, reason: str | None = None) -> dict[str, Any] | None:
     """Move a stored run to `status` (the platform's scheduler does this on its own)."""
     with store.transaction() as state:
         lifecycle.advance_all(state["runs"])
@@ -388,7 +391,8 @@ def set_run_status(store: StateStore, name: str, status: str, reason: str | None
         return run
 
 
-def script_run(store: StateStore, name: str, steps: list[dict], text: str | None = None, rank: int = 0) -> dict | None:
+def script_run(store: StateStore, name: str, steps: list[dict[str, Any]], text: str | None = None,
+               rank: int = 0) -> dict[str, Any] | None:
     """Give a stored run scripted steps (times from now) and/or append `text` to a node's log."""
     with store.transaction() as state:
         lifecycle.advance_all(state["runs"])

@@ -16,14 +16,16 @@ import json
 import threading
 from typing import Any
 
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, execute_sync
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, execute_sync
 from graphql.execution.values import get_variable_values
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
 from websockets.server import ServerProtocol
+from websockets.typing import Subprotocol
 
 from . import logs
 
-PROTOCOLS = ("graphql-transport-ws", "graphql-ws")  # preferred first
+PROTOCOLS = (Subprotocol("graphql-transport-ws"), Subprotocol("graphql-ws"))  # preferred first
 SUBSCRIPTIONS = {"getRunLogsV2": "getRunLogsInput"}  # root field -> its input variable
 
 
@@ -72,6 +74,8 @@ class Session:
         head = f"GET {handler.path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in handler.headers.items())
         self.proto.receive_data((head + "\r\n").encode("latin-1"))
         (request,) = self.proto.events_received()
+        if not isinstance(request, Request):  # fed an HTTP request, the protocol's first event is that request
+            return
         response = self.proto.accept(request)
         self.proto.send_response(response)
         with self.lock:
@@ -90,8 +94,8 @@ class Session:
                     events = self.proto.events_received()
                     self._flush()  # pongs and the closing handshake
                 for frame in events:
-                    if frame.opcode is Opcode.TEXT:
-                        self.on_message(frame.data)
+                    if isinstance(frame, Frame) and frame.opcode is Opcode.TEXT:
+                        self.on_message(bytes(frame.data))
                 if not data or self.proto.close_expected():
                     break
         except OSError:
@@ -145,7 +149,9 @@ class Session:
             return
         ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         op = next((o for o in ops if o.name and o.name.value == payload.get("operationName")), ops[0] if ops else None)
-        field = op.selection_set.selections[0].name.value if op and op.selection_set.selections else "unknown"
+        first = op.selection_set.selections[0] if op and op.selection_set.selections else None
+        # a fragment first (`... on Subscription { }`) names no root field: refused below, as no subscription
+        field = first.name.value if isinstance(first, FieldNode) else "unknown"
         entry = self.server.log_request_entry(field)
         if invalid or op is None or op.operation is not OperationType.SUBSCRIPTION or field not in SUBSCRIPTIONS:
             entry.update(status=400, errors=True)
@@ -160,11 +166,12 @@ class Session:
         entry.update(status=200)
         stop = threading.Event()
         self.running[op_id] = stop
-        args = getattr(values, "coerced", values)[SUBSCRIPTIONS[field]]  # graphql-core 3.3 / 3.2
+        args = _coerced(values)[SUBSCRIPTIONS[field]]
         threading.Thread(target=self._stream, args=(op_id, document, variables, args, stop), daemon=True,
                          name="mapi-emulator-logs").start()
 
-    def _stream(self, op_id: str, document: Any, values: dict, args: dict, stop: threading.Event) -> None:
+    def _stream(self, op_id: str, document: Any, values: dict[str, Any], args: dict[str, Any],
+                stop: threading.Event) -> None:
         try:
             for chunk, end in logs.stream(self.server.store, args, stop):
                 result = execute_sync(self.server.schema, document, variable_values=values,
@@ -180,6 +187,14 @@ class Session:
         if not stop.is_set():
             self.send({"type": "complete", "id": op_id})
         self.running.pop(op_id, None)
+
+
+def _coerced(values: object) -> dict[str, Any]:
+    """The coerced variables: graphql-core 3.3's VariableValues.coerced, or 3.2's plain dict."""
+    coerced = getattr(values, "coerced", values)
+    if not isinstance(coerced, dict):
+        raise TypeError(f"coerced variables of an unknown graphql-core: {type(values).__name__}")
+    return coerced
 
 
 def serve(handler: Any) -> None:

@@ -7,25 +7,77 @@ layout, parameter count, per-GPU memory with every assumption stated, and the ru
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TypedDict, final
+
 from ..releases import components, release_of
-from .budget import budget, max_time_seconds
+from .budget import Budget, budget, max_time_seconds
 from .kernels import attention_kernel, release_has_fused_attention
-from .memory import CUDA_RESERVE_MIB, WARN_FRACTION, GiB, MiB, memory
-from .params import param_count
-from .shape import as_int, spec_from_nemo
+from .memory import CUDA_RESERVE_MIB, WARN_FRACTION, GiB, Memory, MiB, memory
+from .params import ParamCounts, param_count
+from .shape import as_dict, as_int, spec_from_nemo
+
+if TYPE_CHECKING:
+    from ..compose.gate import Json
 
 __all__ = ["CUDA_RESERVE_MIB", "GiB", "MiB", "WARN_FRACTION", "attention_kernel", "budget", "estimate_run",
            "max_time_seconds", "memory", "param_count", "release_has_fused_attention", "spec_from_nemo"]
 
 
-def _world(params: dict) -> int | None:
-    trainer = params.get("trainer") if isinstance(params.get("trainer"), dict) else {}
+class Layout(TypedDict):
+    tp: int
+    pp: int
+    vp: int | None
+    cp: int
+    dp: int
+    ep: int
+    expert_dp: int
+    sequence_parallel: bool
+    world_size: int | None
+    gpu_type: Json  # compute.gpu_type as the run wrote it
+    gpu_memory_mib: float | None
+    num_microbatches: int
+    micro_batch_size: int
+    global_batch_size: int
+
+
+class EstimateParams(ParamCounts):
+    vocab_source: str
+
+
+class Attention(TypedDict):
+    kernel: str  # "flash" | "unfused"
+    why: str
+
+
+@final  # no other keys: `"error" in est` tells the two apart
+class Estimate(TypedDict):
+    """What `estimate_run` knows of a run with a model shape."""
+
+    release: str | None
+    layout: Layout
+    params: EstimateParams
+    attention: Attention
+    memory: Memory
+    budget: Budget
+    summary: str
+    peak_gib: float
+    fits: bool | None
+
+
+@final
+class NoEstimate(TypedDict):
+    error: str  # why there is no estimate: the config has no model shape
+
+
+def _world(params: Mapping[str, Json]) -> int | None:
+    trainer = as_dict(params.get("trainer"))
     d, n = as_int(trainer.get("devices")), as_int(trainer.get("num_nodes"))
     return d * n if d and n else None
 
 
-def estimate_run(resolved_run: dict, tool: dict, reserve_mib: float | None = None,
-                 container_has_fused_attention: bool | None = None) -> dict:
+def estimate_run(resolved_run: Mapping[str, Json], tool: Mapping[str, Json] | None, reserve_mib: float | None = None,
+                 container_has_fused_attention: bool | None = None) -> Estimate | NoEstimate:
     """Everything `runrepo explain` prints, as data; {"error": ...} when the config has no model shape.
 
     `container_has_fused_attention`: overrides what the container table (releases.components) says
@@ -36,16 +88,17 @@ def estimate_run(resolved_run: dict, tool: dict, reserve_mib: float | None = Non
     world = _world(params)
     release = release_of(resolved_run.get("image"))
     if container_has_fused_attention is None:
-        container_has_fused_attention = (components(resolved_run.get("image")) or {}).get("has_flash_attention")
+        published = components(resolved_run.get("image"))
+        container_has_fused_attention = published["has_flash_attention"] if published else None
     spec = spec_from_nemo(params, world, tool or {}, release, container_has_fused_attention)
     if spec["missing"]:
         return {"error": "model." + ", model.".join(spec["missing"]) + " missing or not a positive integer"}
     gpu_mib = (tool or {}).get("gpu_memory_mib")
     gpu_mib = gpu_mib if isinstance(gpu_mib, (int, float)) and not isinstance(gpu_mib, bool) else None
-    ok = isinstance(reserve_mib, (int, float)) and not isinstance(reserve_mib, bool)
-    mem = memory(spec, gpu_mib, reserve_mib if ok else CUDA_RESERVE_MIB)
+    reserve = reserve_mib if isinstance(reserve_mib, (int, float)) and not isinstance(reserve_mib, bool) else None
+    mem = memory(spec, gpu_mib, CUDA_RESERVE_MIB if reserve is None else reserve)
     counts = param_count(spec)
-    compute = resolved_run.get("compute") if isinstance(resolved_run.get("compute"), dict) else {}
+    compute = as_dict(resolved_run.get("compute"))
     peak = mem["per_gpu_bytes"] / GiB
     if gpu_mib:
         verdict = "fits" if mem["fits"] else "OUT OF MEMORY"
@@ -54,11 +107,12 @@ def estimate_run(resolved_run: dict, tool: dict, reserve_mib: float | None = Non
         summary = f"{peak:.1f} GiB per GPU (GPU memory unknown)"
     return {
         "release": release,
-        "layout": {k: spec[k] for k in ("tp", "pp", "vp", "cp", "dp", "ep", "expert_dp", "sequence_parallel")}
-        | {"world_size": world, "gpu_type": compute.get("gpu_type"),
-           "gpu_memory_mib": gpu_mib, "num_microbatches": spec["num_microbatches"],
-           "micro_batch_size": spec["micro_batch"], "global_batch_size": spec["global_batch"]},
-        "params": counts | {"vocab_source": spec["vocab_source"]},
+        "layout": {"tp": spec["tp"], "pp": spec["pp"], "vp": spec["vp"], "cp": spec["cp"], "dp": spec["dp"],
+                   "ep": spec["ep"], "expert_dp": spec["expert_dp"], "sequence_parallel": spec["sequence_parallel"],
+                   "world_size": world, "gpu_type": compute.get("gpu_type"),
+                   "gpu_memory_mib": gpu_mib, "num_microbatches": spec["num_microbatches"],
+                   "micro_batch_size": spec["micro_batch"], "global_batch_size": spec["global_batch"]},
+        "params": {**counts, "vocab_source": spec["vocab_source"]},
         "attention": {"kernel": spec["attention"], "why": spec["attention_why"]},
         "memory": mem,
         "budget": budget(spec, resolved_run, world),

@@ -6,10 +6,15 @@ fp8) do not exercise is marked UNMEASURED: it follows Megatron-core's source, no
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .spec import Spec
+
 UNMEASURED = " [no measurement backs this term]"
 
 
-def in_flight(spec: dict) -> float:
+def in_flight(spec: Spec) -> float:
     """Microbatches whose activations the first pipeline stage holds at once (1F1B, interleaved).
 
     Megatron-LM theoretical_memory_usage.py: PP in flight, times 1 + (PP - 1) / (PP x VP) when
@@ -22,7 +27,7 @@ def in_flight(spec: dict) -> float:
     return float(min(pp, spec["num_microbatches"]))
 
 
-def _state(spec: dict) -> list[tuple[str, bool]]:
+def _state(spec: Spec) -> list[tuple[str, bool]]:
     shards = spec["dp"] * spec["cp"]
     if spec["o2"]:
         text = f"{spec['precision']} weights (O2), fp32 main gradients, fp32 main params + Adam m, v"
@@ -41,7 +46,7 @@ def _state(spec: dict) -> list[tuple[str, bool]]:
     return out
 
 
-def _moe(spec: dict) -> list[tuple[str, bool]]:
+def _moe(spec: Spec) -> list[tuple[str, bool]]:
     e = spec.get("experts") or 0
     if not e:
         return []
@@ -57,7 +62,7 @@ def _moe(spec: dict) -> list[tuple[str, bool]]:
     ]
 
 
-def assumptions(spec: dict, overhead_mib: int) -> list[str]:
+def assumptions(spec: Spec, overhead_mib: int) -> list[str]:
     lines: list[tuple[str, bool]] = [(a, True) for a in spec.get("assumptions", [])]
     lines += _state(spec)
     if spec["attention"] == "flash":

@@ -3,20 +3,43 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TypedDict
 
 from .params import active_layer_params
-from .shape import as_float, as_int
+from .shape import as_dict, as_float, as_int
+
+if TYPE_CHECKING:
+    from ..compose.gate import Json
+    from .spec import Spec
 
 # Dense bf16 tensor-core peak per GPU (NVIDIA datasheets, SXM parts), by mcli gpu_type prefix.
 PEAK_TFLOPS = {"a100": 312.0, "h100": 989.0, "h200": 989.0}
 ASSUMED_MFU = 0.40  # a typical model-FLOPs utilisation of tuned Megatron GPT training
 _DHMS = re.compile(r"^\s*(\d+):(\d+):(\d+):(\d+)\s*$")
 _TIMEDELTA_KEYS = ("weeks", "days", "hours", "minutes", "seconds", "milliseconds", "microseconds")
-_SECONDS = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1,
+_SECONDS: dict[str, float] = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1,
             "milliseconds": 1e-3, "microseconds": 1e-6}
 
 
-def max_time_seconds(value) -> float | None:
+class _BudgetRequired(TypedDict):
+    tokens_per_step: int
+    max_steps: int | None
+    tokens_total: int | None
+    gpus: int | None
+    max_duration_hours: float | None
+    gpu_hours_budget: float | None
+    max_time_hours: float | None
+    flops_per_step: float
+    assumptions: list[str]
+
+
+class Budget(_BudgetRequired, total=False):
+    hours_to_max_steps: float  # with a known GPU peak, max_steps and a world size
+    gpu_hours_to_max_steps: float
+
+
+def max_time_seconds(value: Json) -> float | None:
     """Lightning's trainer.max_time: a "DD:HH:MM:SS" string or a timedelta mapping; None if neither."""
     if isinstance(value, str):
         m = _DHMS.match(value)
@@ -31,7 +54,7 @@ def max_time_seconds(value) -> float | None:
     return None
 
 
-def flops_per_step(spec: dict) -> float:
+def flops_per_step(spec: Spec) -> float:
     """Model FLOPs of one optimizer step: 6 x (parameters a token passes through) per token, plus attention."""
     L, s, h = spec["layers"], spec["seq"], spec["hidden"]
     tokens = spec["global_batch"] * s
@@ -41,17 +64,17 @@ def flops_per_step(spec: dict) -> float:
     return tokens * (6 * matmul_params + attention)
 
 
-def budget(spec: dict, run: dict, world_size: int | None) -> dict:
-    params = run.get("parameters") if isinstance(run.get("parameters"), dict) else {}
-    trainer = params.get("trainer") if isinstance(params.get("trainer"), dict) else {}
-    sched = run.get("scheduling") if isinstance(run.get("scheduling"), dict) else {}
-    compute = run.get("compute") if isinstance(run.get("compute"), dict) else {}
+def budget(spec: Spec, run: Mapping[str, Json], world_size: int | None) -> Budget:
+    params = as_dict(run.get("parameters"))
+    trainer = as_dict(params.get("trainer"))
+    sched = as_dict(run.get("scheduling"))
+    compute = as_dict(run.get("compute"))
     tokens = spec["global_batch"] * spec["seq"]
     steps = as_int(trainer.get("max_steps"))
     steps = steps if steps and steps > 0 else None
     hours = as_float(sched.get("max_duration"), 0.0) or None
     max_time = max_time_seconds(trainer.get("max_time"))
-    out = {
+    out: Budget = {
         "tokens_per_step": tokens,
         "max_steps": steps,
         "tokens_total": tokens * steps if steps else None,

@@ -19,7 +19,13 @@ NeMo's flash-attn path appeared in 1.20.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from ..releases import release_key
+
+if TYPE_CHECKING:
+    from ..compose.gate import Json
 
 FIRST_FUSED_RELEASE = "1.20"
 
@@ -37,7 +43,7 @@ def release_has_fused_attention(release: str | None) -> bool | None:
         return None
 
 
-def attention_kernel(model: dict, release: str | None,
+def attention_kernel(model: Mapping[str, Json], release: str | None,
                      container_has_fused_attention: bool | None = None) -> tuple[str, str]:
     """("flash" | "unfused", why) for the attention NeMo builds from `model` (the resolved model config).
 

@@ -22,9 +22,14 @@ fp8) is modelled from Megatron-core's source and no measurement backs it yet (se
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, TypedDict
 
 from .assumptions import assumptions, in_flight
 from .params import stage_params
+
+if TYPE_CHECKING:
+    from .params import StageParams
+    from .spec import Spec
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -37,7 +42,38 @@ RUNTIME_OVERHEAD_MIB = 512
 WARN_FRACTION = 0.90
 
 
-def _mlp_units(spec: dict, tokens: float) -> tuple[float, float, float, float]:
+class StageMemory(TypedDict):
+    """One pipeline stage's peak on one GPU."""
+
+    stage: str  # "only" | "first" | "last"
+    params: int
+    expert_params: int
+    bytes: dict[str, int]  # term (weights, gradients, ...) -> bytes at the peak
+    total: int
+    peak_phase: str
+    in_flight_microbatches: float
+
+
+class _MemoryRequired(TypedDict):
+    per_gpu_bytes: int
+    stage: str
+    breakdown: dict[str, int]
+    peak_phase: str
+    stages: list[StageMemory]
+    assumptions: list[str]
+    reserve_bytes: int
+
+
+class Memory(_MemoryRequired, total=False):
+    """The most loaded stage's peak; against the GPU when its memory is known (the optional keys)."""
+
+    capacity_bytes: int
+    usable_bytes: int
+    fraction: float
+    fits: bool
+
+
+def _mlp_units(spec: Spec, tokens: float) -> tuple[float, float, float, float]:
     """(split by TP, replicated over TP, backward working set, dispatch transient) bytes of one
     layer's MLP for `tokens` tokens of one microbatch.
 
@@ -60,7 +96,7 @@ def _mlp_units(spec: dict, tokens: float) -> tuple[float, float, float, float]:
     return (2 * fc1 + fp8_in * ffn) * routed, replicated, (2 * fc1 + 2 * ffn) * routed, 2 * h * routed
 
 
-def _activation_units(spec: dict) -> dict:
+def _activation_units(spec: Spec) -> dict[str, float]:
     """Bytes one layer keeps for one microbatch on one GPU, split into what recompute can drop."""
     t, sp = spec["tp"], spec["sequence_parallel"]
     s_loc = spec["seq"] / spec["cp"]
@@ -93,7 +129,7 @@ def _activation_units(spec: dict) -> dict:
     }
 
 
-def _stage_activations(spec: dict, units: dict, layers: int) -> tuple[float, float]:
+def _stage_activations(spec: Spec, units: dict[str, float], layers: int) -> tuple[float, float]:
     """(kept for one microbatch over `layers` layers, transient while one layer goes backward)."""
     full = units["nonscore"] + units["score"]
     n = max(1, min(spec["recompute_layers"], layers))
@@ -107,7 +143,7 @@ def _stage_activations(spec: dict, units: dict, layers: int) -> tuple[float, flo
     return layers * full, work
 
 
-def _state(spec: dict, counts: dict) -> dict:
+def _state(spec: Spec, counts: StageParams) -> dict[str, float]:
     """Bytes of weights, gradients and optimizer state for the dense and expert parameters of one GPU.
 
     The distributed optimizer shards main params and Adam state over the data-parallel group with
@@ -128,7 +164,7 @@ def _state(spec: dict, counts: dict) -> dict:
     }
 
 
-def stage_memory(spec: dict, stage: str, counts: dict | int) -> dict:
+def stage_memory(spec: Spec, stage: str, counts: StageParams | int) -> StageMemory:
     if isinstance(counts, int):
         counts = {"dense": counts, "expert": 0}
     units = _activation_units(spec)
@@ -156,11 +192,11 @@ def stage_memory(spec: dict, stage: str, counts: dict | int) -> dict:
             "peak_phase": "optimizer step" if step_peak else "backward", "in_flight_microbatches": flight}
 
 
-def memory(spec: dict, gpu_memory_mib: int | float | None, reserve_mib: int | float = CUDA_RESERVE_MIB) -> dict:
+def memory(spec: Spec, gpu_memory_mib: float | None, reserve_mib: float = CUDA_RESERVE_MIB) -> Memory:
     """Per-GPU peak of the most loaded pipeline stage, against the GPU's usable memory."""
     stages = [stage_memory(spec, stage, n) for stage, n in stage_params(spec).items()]
     worst = max(stages, key=lambda s: s["total"])
-    out = {
+    out: Memory = {
         "per_gpu_bytes": worst["total"],
         "stage": worst["stage"],
         "breakdown": worst["bytes"],
@@ -171,7 +207,8 @@ def memory(spec: dict, gpu_memory_mib: int | float | None, reserve_mib: int | fl
     }
     if gpu_memory_mib:
         usable = int(gpu_memory_mib * MiB - reserve_mib * MiB)
-        out.update(capacity_bytes=int(gpu_memory_mib * MiB), usable_bytes=usable,
-                   fraction=worst["total"] / usable if usable > 0 else math.inf)
+        out["capacity_bytes"] = int(gpu_memory_mib * MiB)
+        out["usable_bytes"] = usable
+        out["fraction"] = worst["total"] / usable if usable > 0 else math.inf
         out["fits"] = worst["total"] <= usable
     return out

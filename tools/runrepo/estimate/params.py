@@ -13,31 +13,57 @@ the modern stack are read with defaults, so a hand-written spec of a plain GPT s
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, TypedDict
+
+if TYPE_CHECKING:
+    from .spec import Spec
 
 
-def attention_params(spec: dict) -> int:
+class LayerSplit(TypedDict):
+    dense: int  # attention, norms, router or dense MLP
+    expert: int  # all experts
+    one_expert: int
+
+
+class ParamCounts(TypedDict):
+    total: int
+    active: int
+    launcher_formula: int
+    vocab_padded: int
+    vocab_raw: int
+    per_layer: int
+    experts: int
+    topk: int | None
+
+
+class StageParams(TypedDict):
+    dense: int
+    expert: int
+
+
+def attention_params(spec: Spec) -> int:
     h, kv = spec["hidden"], spec["kv_channels"]
     q, kvw = spec["heads"] * kv, spec["query_groups"] * kv
     qkv_bias = spec["bias"] or spec.get("qkv_bias", False)
     return h * (q + 2 * kvw) + q * h + ((q + 2 * kvw) if qkv_bias else 0) + (h if spec["bias"] else 0)
 
 
-def mlp_params(spec: dict, ffn: int | None = None) -> int:
+def mlp_params(spec: Spec, ffn: int | None = None) -> int:
     """One MLP (a dense layer's, or one expert's): fc1 (twice as wide when gated) and fc2."""
     h, ffn = spec["hidden"], ffn or spec["ffn"]
     fc1 = ffn * (2 if spec["gated"] else 1)
     return h * fc1 + ffn * h + ((fc1 + h) if spec["bias"] else 0)
 
 
-def norm_params(spec: dict) -> int:
+def norm_params(spec: Spec) -> int:
     return spec.get("norm_params", 2) * spec["hidden"]
 
 
-def experts(spec: dict) -> int:
+def experts(spec: Spec) -> int:
     return spec.get("experts") or 0
 
 
-def layer_split(spec: dict) -> dict:
+def layer_split(spec: Spec) -> LayerSplit:
     """One layer's parameters: `dense` (attention, norms, router or dense MLP) and `expert` (all experts)."""
     dense = attention_params(spec) + 2 * norm_params(spec)
     e = experts(spec)
@@ -47,23 +73,23 @@ def layer_split(spec: dict) -> dict:
     return {"dense": dense + spec["hidden"] * e, "expert": e * one, "one_expert": one}
 
 
-def layer_params(spec: dict) -> int:
+def layer_params(spec: Spec) -> int:
     split = layer_split(spec)
     return split["dense"] + split["expert"]
 
 
-def active_layer_params(spec: dict) -> int:
+def active_layer_params(spec: Spec) -> int:
     """What one token passes through: the dense part and top-k experts."""
     split = layer_split(spec)
     return split["dense"] + min(spec.get("topk") or 1, experts(spec) or 1) * split["one_expert"]
 
 
-def embedding_params(spec: dict) -> int:
+def embedding_params(spec: Spec) -> int:
     table = spec.get("pos_table") or spec["seq"]  # learned positions: encoder_seq_length rows
     return spec["vocab"] * spec["hidden"] + (table * spec["hidden"] if spec["learned_positions"] else 0)
 
 
-def param_count(spec: dict) -> dict:
+def param_count(spec: Spec) -> ParamCounts:
     """Exact count (a tied output layer counted once), active count (MoE), and the launcher's formula."""
     L, h, V, s = spec["layers"], spec["hidden"], spec["vocab"], spec.get("pos_table") or spec["seq"]
     output = 0 if spec["tied_embeddings"] else V * h
@@ -75,7 +101,7 @@ def param_count(spec: dict) -> dict:
             "per_layer": layer_params(spec), "experts": experts(spec), "topk": spec.get("topk")}
 
 
-def stage_params(spec: dict) -> dict:
+def stage_params(spec: Spec) -> dict[str, StageParams]:
     """Parameters one GPU holds in the first and the last pipeline stage, as {"dense", "expert"}.
 
     Megatron splits everything by TP; experts are also split by expert_model_parallel_size (each

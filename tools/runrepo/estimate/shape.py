@@ -6,8 +6,15 @@ NeMo's defaults where a key is absent, and records every guess it makes in `assu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TypedDict, overload
+
 from .kernels import attention_kernel
 from .params import embedding_params, layer_params, param_count, stage_params
+
+if TYPE_CHECKING:
+    from ..compose.gate import Json
+    from .spec import Spec
 
 # Tokenizers whose vocabulary is known without reading a file: GPT-2 BPE, and the Hugging Face
 # tokenizers of NVIDIA's presets (vocab_size of each model's published config.json).
@@ -27,15 +34,36 @@ KNOWN_VOCABS = {
 DEFAULT_VOCAB = 50257
 GATED = ("glu",)  # swiglu, geglu, reglu, fast-swiglu...: fc1 is twice ffn_hidden_size wide
 
-__all__ = ["KNOWN_VOCABS", "as_float", "as_int", "embedding_params", "layer_params", "padded_vocab",
+__all__ = ["KNOWN_VOCABS", "as_dict", "as_float", "as_int", "embedding_params", "layer_params", "padded_vocab",
            "param_count", "precision_of", "spec_from_nemo", "stage_params"]
 
 
-def as_int(value, default=None):
+class _Moe(TypedDict):
+    experts: int
+    topk: int
+    ep: int
+    expert_ffn: int
+    capacity_factor: float | None
+    pad_to_capacity: bool
+    expert_dp: int
+
+
+@overload
+def as_int(value: object) -> int | None: ...
+@overload
+def as_int(value: object, default: int) -> int: ...
+@overload
+def as_int(value: object, default: int | None) -> int | None: ...
+def as_int(value: object, default: int | None = None) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
-def as_float(value, default=0.0):
+def as_dict(value: object) -> dict[str, Json]:
+    """A mapping of a config, or {} where the config has none (or something else)."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_float(value: object, default: float = 0.0) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return default
     return float(value)
@@ -47,7 +75,7 @@ def padded_vocab(raw: int, divisible_by: int, tp: int) -> int:
     return -(-raw // multiple) * multiple
 
 
-def precision_of(value) -> str:
+def precision_of(value: object) -> str:
     text = str(value).lower()
     if text.startswith("bf16"):
         return "bf16"
@@ -56,7 +84,7 @@ def precision_of(value) -> str:
     return "fp32"
 
 
-def _vocab(tok: dict, tool: dict, notes: list) -> tuple[int, str]:
+def _vocab(tok: Mapping[str, Json], tool: Mapping[str, Json], notes: list[str]) -> tuple[int, str]:
     """(raw vocabulary, where it came from): the tokenizer's known size, else runrepo.vocab_size."""
     known = KNOWN_VOCABS.get(str(tok.get("type")))
     if known:
@@ -70,7 +98,7 @@ def _vocab(tok: dict, tool: dict, notes: list) -> tuple[int, str]:
     return DEFAULT_VOCAB, "assumed"
 
 
-def _moe(model: dict, world: int | None, tp: int, pp: int, dp: int, cp: int, ffn: int) -> dict:
+def _moe(model: Mapping[str, Json], world: int | None, tp: int, pp: int, dp: int, cp: int, ffn: int) -> _Moe:
     """Mixture-of-experts settings as NeMo passes them to Megatron-core's TransformerConfig."""
     n = as_int(model.get("num_moe_experts"), 0) or 0
     ep = as_int(model.get("expert_model_parallel_size"), 1) or 1
@@ -88,18 +116,18 @@ def _moe(model: dict, world: int | None, tp: int, pp: int, dp: int, cp: int, ffn
     }
 
 
-def spec_from_nemo(params: dict, world_size: int | None, tool: dict | None = None, release: str | None = None,
-                   container_has_fused_attention: bool | None = None) -> dict:
+def spec_from_nemo(params: Mapping[str, Json], world_size: int | None, tool: Mapping[str, Json] | None = None,
+                   release: str | None = None, container_has_fused_attention: bool | None = None) -> Spec:
     """The numbers an estimate needs; `missing` lists required keys that are absent or not integers.
 
     `tool` is the run's runrepo section (its vocab_size), `release` the image's NeMo release, and
     `container_has_fused_attention` what the container table says about the image (None: decided
     from the release; see kernels.py)."""
-    model = params.get("model") if isinstance(params.get("model"), dict) else {}
-    trainer = params.get("trainer") if isinstance(params.get("trainer"), dict) else {}
-    data = model.get("data") if isinstance(model.get("data"), dict) else {}
-    optim = model.get("optim") if isinstance(model.get("optim"), dict) else {}
-    tok = model.get("tokenizer") if isinstance(model.get("tokenizer"), dict) else {}
+    model = as_dict(params.get("model"))
+    trainer = as_dict(params.get("trainer"))
+    data = as_dict(model.get("data"))
+    optim = as_dict(model.get("optim"))
+    tok = as_dict(model.get("tokenizer"))
     notes: list[str] = []
     missing = [k for k in ("num_layers", "hidden_size", "num_attention_heads", "encoder_seq_length",
                            "micro_batch_size", "global_batch_size") if (as_int(model.get(k)) or 0) <= 0]
@@ -129,7 +157,7 @@ def spec_from_nemo(params: dict, world_size: int | None, tool: dict | None = Non
     te = model.get("transformer_engine") is True
     attention, attention_why = attention_kernel(model, release, container_has_fused_attention)
     granularity = model.get("activations_checkpoint_granularity")
-    spec = {
+    spec: Spec = {
         "layers": layers,
         "hidden": hidden,
         "heads": heads,
@@ -175,7 +203,8 @@ def spec_from_nemo(params: dict, world_size: int | None, tool: dict | None = Non
         "hidden_dropout": as_float(model.get("hidden_dropout"), 0.1),
         "missing": missing,
         "assumptions": notes,
-    } | _moe(model, world_size, tp, pp, dp, cp, ffn)
+        **_moe(model, world_size, tp, pp, dp, cp, ffn),
+    }
     if model.get("fp8") and not te:
         notes.append("fp8 without transformer_engine: NeMo's fp8 is Transformer Engine's, estimated as bf16")
     if model.get("fsdp"):

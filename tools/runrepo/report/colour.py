@@ -15,7 +15,7 @@ _SUMMARY = re.compile(r"^(?P<n>\d+ run\(s\) checked: )(?P<e>\d+) error\(s\), (?P
 _RULE_ROW = re.compile(r"^(?P<id>\S+)(?P<gap>\s+)(?P<sev>error|warning)\b", re.M)
 
 
-def enabled(stream) -> bool:
+def enabled(stream: object) -> bool:
     if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR"):
@@ -28,13 +28,13 @@ def _sev(sev: str) -> str:
     return (RED if sev == "error" else YELLOW) + BOLD + sev + RESET
 
 
-def paint_findings(text: str, stream) -> str:
+def paint_findings(text: str, stream: object) -> str:
     """`file:line:col: error[rule] ...` lines of the text reporter, and its summary line."""
     if not enabled(stream):
         return text
     text = _FINDING.sub(lambda m: f"{BOLD}{m['where']}{RESET}: {_sev(m['sev'])}[{m['rule']}]", text)
 
-    def summary(m) -> str:
+    def summary(m: re.Match[str]) -> str:
         e = f"{m['e']} error(s)"
         w = f"{m['w']} warning(s)"
         return m["n"] + (RED + BOLD + e + RESET if m["e"] != "0" else e) + ", " + (YELLOW + w + RESET if m["w"] != "0" else w)
@@ -42,7 +42,7 @@ def paint_findings(text: str, stream) -> str:
     return _SUMMARY.sub(summary, text)
 
 
-def paint_rules(text: str, stream) -> str:
+def paint_rules(text: str, stream: object) -> str:
     """`runrepo rules`: the id bold, the severity in its colour."""
     if not enabled(stream):
         return text

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ..compose.layers import Origin
 from ..findings import ERROR, WARNING, Finding
 from .registry import REGISTRY, Hit, Rule, all_rules, raised, rule
 from .secrets import REDACTED, flagged
 
+if TYPE_CHECKING:
+    from .context import RunCtx
 
-def run_rules(ctx, only: Iterable[str] | None = None) -> list[Finding]:
+
+def run_rules(ctx: RunCtx, only: Iterable[str] | None = None) -> list[Finding]:
     """Apply every registered rule that fits the run's release; a rule's crash is a finding too."""
     out: list[Finding] = []
     for r in all_rules().values():

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from .registry import Hit, rule
 from .suggest import divisors, nearest_multiples, one_of
+
+if TYPE_CHECKING:
+    from .context import RunCtx
 
 M = ("parameters", "model")
 
@@ -15,7 +21,7 @@ M = ("parameters", "model")
             "    global_batch_size: 100   # 8 GPUs: 4 x 8 = 32 #<",
     fix="parameters:\n  model:\n    micro_batch_size: 4\n    global_batch_size: 128",
 )
-def batch_divisible(ctx):
+def batch_divisible(ctx: RunCtx) -> Iterator[Hit]:
     gbs, mbs, dp = ctx.int_p("model.global_batch_size"), ctx.int_p("model.micro_batch_size"), ctx.dp
     if gbs is None or mbs is None or dp is None or mbs <= 0:
         return
@@ -46,7 +52,7 @@ def batch_divisible(ctx):
     example="parameters:\n  model:\n    global_batch_size: 256\n    rampup_batch_size: [32, 48, 1000000]  #<",
     fix="parameters:\n  model:\n    global_batch_size: 256\n    rampup_batch_size: [32, 32, 1000000]",
 )
-def rampup_batch_size(ctx):
+def rampup_batch_size(ctx: RunCtx) -> Iterator[Hit]:
     ramp = ctx.p("model.rampup_batch_size")
     path = ("parameters", "model", "rampup_batch_size")
     if ramp is None:
@@ -85,7 +91,7 @@ def rampup_batch_size(ctx):
     example="parameters:\n  trainer:\n    accumulate_grad_batches: 4  #<",
     fix="parameters:\n  trainer:\n    accumulate_grad_batches: 1   # raise model.global_batch_size instead",
 )
-def accumulate_grad_batches(ctx):
+def accumulate_grad_batches(ctx: RunCtx) -> Iterator[Hit]:
     acc = ctx.p("trainer.accumulate_grad_batches", 1)
     if acc is not None and acc != 1:
         yield Hit(

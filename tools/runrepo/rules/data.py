@@ -6,19 +6,25 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ..releases import in_range
 from .registry import ERROR, WARNING, Hit, rule
+
+if TYPE_CHECKING:
+    from ..compose.gate import Json, KeyPath
+    from .context import RunCtx
 
 DATA = ("parameters", "model", "data")
 SPLITS = ("train", "validation", "test")
 
 
-def _num(x) -> bool:
+def _num(x: Json) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def _prefix_problems(value, path: tuple):
+def _prefix_problems(value: Json, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
     """(path, message) for one data_prefix form: a path string or a [weight, path, ...] list."""
     if isinstance(value, str):
         if not value.strip():
@@ -59,7 +65,7 @@ def _prefix_problems(value, path: tuple):
     fix="parameters:\n  model:\n    data:\n      data_prefix:\n        train: [1.0, /mnt/data/train_text_document]\n"
     "        validation: [/mnt/data/val_text_document]\n        test: [/mnt/data/test_text_document]",
 )
-def data_prefix(ctx):
+def data_prefix(ctx: RunCtx) -> Iterator[Hit]:
     path = DATA + ("data_prefix",)
     value = ctx.p("model.data.data_prefix")
     if value == "???":
@@ -93,7 +99,7 @@ def data_prefix(ctx):
     example="parameters:\n  model:\n    data:\n      splits_string: 98,2,0  #<",
     fix="parameters:\n  model:\n    data:\n      splits_string: 980,19,1",
 )
-def splits_string(ctx):
+def splits_string(ctx: RunCtx) -> Iterator[Hit]:
     if isinstance(ctx.p("model.data.data_prefix"), dict):
         return  # separate datasets per split: splits_string is not read
     path = DATA + ("splits_string",)
@@ -125,7 +131,7 @@ def splits_string(ctx):
     example="parameters:\n  model:\n    tokenizer:\n      vocab_file: null  #<",
     fix="parameters:\n  model:\n    tokenizer:\n      vocab_file: /mnt/data/bpe/gpt2-vocab.json",
 )
-def tokenizer_files(ctx):
+def tokenizer_files(ctx: RunCtx) -> Iterator[Hit]:
     tok = ctx.p("model.tokenizer")
     if not isinstance(tok, dict):
         return
@@ -146,7 +152,7 @@ def tokenizer_files(ctx):
     example="parameters:\n  model:\n    encoder_seq_length: 2048\n    data:\n      seq_length: 4096  #<",
     fix="parameters:\n  model:\n    encoder_seq_length: 2048\n    data:\n      seq_length: ${model.encoder_seq_length}",
 )
-def data_seq_length(ctx):
+def data_seq_length(ctx: RunCtx) -> Iterator[Hit]:
     # NeMo sizes pipeline p2p buffers (fwd_bwd_function(seq_length=cfg.encoder_seq_length)) and userbuffers
     # by encoder_seq_length (megatron_gpt_model.py); with PP 1 and no overlap, shorter samples train as they are.
     seq, data_seq = ctx.p("model.encoder_seq_length"), ctx.p("model.data.seq_length")

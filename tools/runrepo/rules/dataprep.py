@@ -102,7 +102,8 @@ def data_output(ctx: RunCtx) -> Iterator[Hit]:
     if not isinstance(out, str) or not out.strip():
         yield Hit(path, "output_prefix is required: NeMo's --output-prefix, where the dataset is published")
         return
-    prefixes = ctx.policy.get("persistent_paths", PERSISTENT_DEFAULT)
+    configured = ctx.policy.get("persistent_paths")  # null is unset, as for every policy key
+    prefixes = PERSISTENT_DEFAULT if configured is None else configured
     if "://" in out:
         yield Hit(path, f"output_prefix {out!r} is object storage: NeMo's GPT dataset reads the .bin/.idx pair with "
                         "np.memmap from a filesystem path, so publish it on a persistent mount the training nodes share")

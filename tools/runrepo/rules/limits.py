@@ -7,24 +7,29 @@ Pure functions over a parsed policy (validate.policy.load) and expanded runs.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 from ..findings import ERROR, Finding
 from ..validate.policy import FILE, where
+
+if TYPE_CHECKING:
+    from ..compose.gate import Json
+    from ..validate.policy import Approval, Policy
 
 PR_RULE = "policy-pr-gpu-hours"
 _NUM = (int, float)
 
 
-def approval(policy: dict, run_file: str) -> dict | None:
+def approval(policy: Policy, run_file: str) -> Approval | None:
     for item in policy.get("approvals") or []:
         if isinstance(item, dict) and item.get("run") == run_file:
             return item
     return None
 
 
-def number(value) -> float | None:
+def number(value: object) -> float | None:
     """A finite number for policy arithmetic, whatever its YAML type (512.0 counts as 512 GPUs:
     the schema rules refuse the spelling, the limits still apply); None for anything else."""
     if isinstance(value, _NUM) and not isinstance(value, bool) and math.isfinite(value):
@@ -32,27 +37,34 @@ def number(value) -> float | None:
     return None
 
 
-def gpu_hours(run: dict) -> float | None:
+def gpu_hours(run: Mapping[str, Json]) -> float | None:
     """compute.gpus x scheduling.max_duration (hours) of an expanded run.
 
     None when there is no bound (no max_duration) or either value is not a finite number: callers
     treat None as unbounded, so a value policy cannot read never passes as small (fail closed).
     """
-    compute = run.get("compute") if isinstance(run.get("compute"), dict) else {}
-    sched = run.get("scheduling") if isinstance(run.get("scheduling"), dict) else {}
+    compute, sched = run.get("compute"), run.get("scheduling")
+    compute = compute if isinstance(compute, dict) else {}
+    sched = sched if isinstance(sched, dict) else {}
     gpus, hours = number(compute.get("gpus")), number(sched.get("max_duration"))
     if gpus is None or gpus < 0 or hours is None or hours <= 0:
         return None
     return gpus * hours
 
 
-def limit(policy: dict, key: str, run_file: str, approved_key: str) -> tuple[float | None, str]:
+def limit(
+    policy: Policy,
+    key: Literal["max_gpus_per_run", "max_gpu_hours_per_run"],
+    run_file: str,
+    approved_key: Literal["max_gpus", "max_gpu_hours"],
+) -> tuple[float | None, str]:
     """The limit that applies to a run (an approval raises it) and where it was set."""
     base = number(policy.get(key))
     item = approval(policy, run_file)
-    if item is not None and number(item.get(approved_key)) is not None:
+    approved = number(item.get(approved_key)) if item is not None else None
+    if item is not None and approved is not None:
         i = (policy.get("approvals") or []).index(item)
-        return max(number(item[approved_key]), base or 0), where(policy, "approvals", i, approved_key)
+        return max(approved, base or 0), where(policy, "approvals", i, approved_key)
     return base, where(policy, key)
 
 
@@ -72,7 +84,7 @@ class PrTotals:
         return self.limit is not None and (self.counted > self.limit or bool(self.unbounded))
 
 
-def pr_totals(runs: Iterable[tuple[str, float | None]], policy: dict) -> PrTotals:
+def pr_totals(runs: Iterable[tuple[str, float | None]], policy: Policy) -> PrTotals:
     """Per-PR GPU-hours from (run file, gpu_hours) of the runs a merge would submit.
 
     A run with its own approval in the (base) policy is left out of the count: a maintainer
@@ -92,7 +104,7 @@ def pr_totals(runs: Iterable[tuple[str, float | None]], policy: dict) -> PrTotal
     return t
 
 
-def pr_findings(totals: PrTotals, policy: dict) -> list[Finding]:
+def pr_findings(totals: PrTotals, policy: Policy) -> list[Finding]:
     """The per-PR limit as findings (blamed on the policy line that sets it), for plan and submit."""
     if not totals.over:
         return []

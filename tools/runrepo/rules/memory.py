@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from ..estimate import CUDA_RESERVE_MIB, WARN_FRACTION, GiB, estimate_run
 from .registry import WARNING, Hit, rule
+
+if TYPE_CHECKING:
+    from ..estimate import Estimate
+    from .context import RunCtx
 
 _NAMES = {"weights": "weights", "gradients": "gradients", "optimizer_state": "optimizer state",
           "activations": "activations", "logits": "logits", "transient": "backward working set",
           "optimizer_temporaries": "Adam temporaries", "overhead": "runtime buffers"}
 
 
-def _tips(est: dict) -> str:
+def _tips(est: Estimate) -> str:
     """What would shrink this estimate, most specific first."""
     tips = []
-    if est.get("attention", {}).get("kernel") == "unfused":
+    if est["attention"]["kernel"] == "unfused":
         tips.append("fused attention (transformer_engine: true; `runrepo explain` says why it is unfused)")
     tips.append("selective or full recompute, a smaller micro_batch_size")
     lay = est["layout"]
-    if lay.get("ep") and lay["ep"] > 1 or est["params"].get("experts"):
+    if lay["ep"] > 1 or est["params"]["experts"]:
         tips.append("more expert parallelism")
     tips.append("more nodes (with a distributed optimizer, its state shards over DP)")
     tips.append("more TP/PP (`runrepo new` without --nodes picks a layout that fits)")
@@ -30,7 +37,7 @@ def _tips(est: dict) -> str:
     example="parameters:\n  model:\n    micro_batch_size: 64   # gpt3-126m on 8 GPUs #<",
     fix="parameters:\n  model:\n    micro_batch_size: 4",
 )
-def memory_capacity(ctx):
+def memory_capacity(ctx: RunCtx) -> Iterator[Hit]:
     if not ctx.get("runrepo.gpu_memory_mib"):
         yield Hit(("compute",), "GPU memory unknown (runrepo.gpu_memory_mib of the cluster): memory not checked",
                   WARNING)
@@ -38,9 +45,11 @@ def memory_capacity(ctx):
     reserve = ctx.policy.get("cuda_reserve_mib")  # a policy may state its own reserve
     reserve = reserve if isinstance(reserve, (int, float)) and not isinstance(reserve, bool) else CUDA_RESERVE_MIB
     est = estimate_run(ctx.run, ctx.tool, reserve)
-    mem = est.get("memory")
-    if not mem or "fraction" not in mem:
+    if "error" in est:
         return  # no model shape: the schema rules report that
+    mem = est["memory"]
+    if "fraction" not in mem:
+        return  # runrepo.gpu_memory_mib is not a number: nothing to compare with
     frac = mem["fraction"]
     if frac <= WARN_FRACTION:
         return

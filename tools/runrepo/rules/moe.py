@@ -17,34 +17,41 @@ the release's default YAML lacks them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from .registry import Hit, rule
 from .suggest import divisors, nearest_multiples, one_of
+
+if TYPE_CHECKING:
+    from ..compose.gate import KeyPath
+    from .context import RunCtx
 
 DISPATCHERS = ("allgather", "alltoall", "alltoall_seq", "flex")  # alltoall_seq from mcore 0.9, flex 0.12
 DROP_POLICIES = ("probs", "position")
 M = ("parameters", "model")
 
 
-def _experts(ctx) -> int | None:
+def _experts(ctx: RunCtx) -> int | None:
     n = ctx.int_p("model.num_moe_experts")
     return n if n is not None and n > 0 else None
 
 
-def _ep(ctx) -> int:
+def _ep(ctx: RunCtx) -> int:
     return ctx.int_p("model.expert_model_parallel_size", 1) or 1
 
 
-def _capacity(ctx):
+def _capacity(ctx: RunCtx) -> float | None:
     cf = ctx.p("model.moe_expert_capacity_factor")
     ok = isinstance(cf, (int, float)) and not isinstance(cf, bool) and cf >= 0  # negative: dropless (mcore)
     return cf if ok else None
 
 
-def _w(ctx, key: str) -> str:
+def _w(ctx: RunCtx, key: str) -> str:
     return ctx.where("parameters.model." + key)
 
 
-def _pair(ctx, first: str, second: str) -> tuple[tuple, tuple, tuple]:
+def _pair(ctx: RunCtx, first: str, second: str) -> tuple[KeyPath, KeyPath, KeyPath]:
     """(blamed, first path, second path): the finding goes on whichever of the two the run file sets."""
     a, b = M + tuple(first.split(".")), M + tuple(second.split("."))
     return ctx.blame(a, b), a, b
@@ -57,7 +64,7 @@ def _pair(ctx, first: str, second: str) -> tuple[tuple, tuple, tuple]:
     example="parameters:\n  model:\n    num_moe_experts: 6  #<\n    expert_model_parallel_size: 4",
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 4",
 )
-def moe_experts_ep(ctx):
+def moe_experts_ep(ctx: RunCtx) -> Iterator[Hit]:
     n, ep = _experts(ctx), _ep(ctx)
     if n and ep > 1 and n % ep:
         blamed, a, b = _pair(ctx, "num_moe_experts", "expert_model_parallel_size")
@@ -75,7 +82,7 @@ def moe_experts_ep(ctx):
     example="parameters:\n  model:\n    expert_model_parallel_size: 2  #<",
     fix="parameters:\n  model:\n    expert_model_parallel_size: 1",
 )
-def moe_ep_needs_experts(ctx):
+def moe_ep_needs_experts(ctx: RunCtx) -> Iterator[Hit]:
     ep = _ep(ctx)
     if ep > 1 and not _experts(ctx):
         yield Hit(M + ("expert_model_parallel_size",),
@@ -90,7 +97,7 @@ def moe_ep_needs_experts(ctx):
     example="parameters:\n  model:\n    num_moe_experts: 4\n    moe_router_topk: 6  #<",
     fix="parameters:\n  model:\n    num_moe_experts: 4\n    moe_router_topk: 2",
 )
-def moe_router_topk(ctx):
+def moe_router_topk(ctx: RunCtx) -> Iterator[Hit]:
     n = _experts(ctx)
     k = ctx.p("model.moe_router_topk", 2)  # NeMo: cfg.get('moe_router_topk', 2)
     if not n or not isinstance(k, int) or isinstance(k, bool):
@@ -110,7 +117,7 @@ def moe_router_topk(ctx):
     example="parameters:\n  model:\n    num_moe_experts: 8\n    moe_token_dispatcher_type: all2all  #<",
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_token_dispatcher_type: alltoall",
 )
-def moe_dispatcher_type(ctx):
+def moe_dispatcher_type(ctx: RunCtx) -> Iterator[Hit]:
     d = ctx.p("model.moe_token_dispatcher_type")
     if _experts(ctx) and d is not None and d not in DISPATCHERS:
         yield Hit(M + ("moe_token_dispatcher_type",),
@@ -127,7 +134,7 @@ def moe_dispatcher_type(ctx):
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_expert_capacity_factor: 1.0\n"
         "    moe_token_dispatcher_type: alltoall",
 )
-def moe_capacity_dispatcher(ctx):
+def moe_capacity_dispatcher(ctx: RunCtx) -> Iterator[Hit]:
     cf, d = _capacity(ctx), ctx.p("model.moe_token_dispatcher_type", "allgather")  # mcore's default
     if _experts(ctx) and cf is not None and d not in ("alltoall", "alltoall_seq"):
         blamed, a, b = _pair(ctx, "moe_expert_capacity_factor", "moe_token_dispatcher_type")
@@ -146,7 +153,7 @@ def moe_capacity_dispatcher(ctx):
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_expert_capacity_factor: 1.0\n"
         "    moe_token_dispatcher_type: alltoall\n    moe_router_load_balancing_type: aux_loss",
 )
-def moe_capacity_balancing(ctx):
+def moe_capacity_balancing(ctx: RunCtx) -> Iterator[Hit]:
     lb = ctx.p("model.moe_router_load_balancing_type", "aux_loss")
     if _experts(ctx) and _capacity(ctx) is not None and lb not in ("aux_loss", "seq_aux_loss", "none"):
         blamed, a, b = _pair(ctx, "moe_router_load_balancing_type", "moe_expert_capacity_factor")
@@ -163,7 +170,7 @@ def moe_capacity_balancing(ctx):
     example="parameters:\n  model:\n    num_moe_experts: 8\n    moe_pad_expert_input_to_capacity: true  #<",
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_pad_expert_input_to_capacity: false",
 )
-def moe_pad_capacity(ctx):
+def moe_pad_capacity(ctx: RunCtx) -> Iterator[Hit]:
     if _experts(ctx) and ctx.p("model.moe_pad_expert_input_to_capacity") is True and _capacity(ctx) is None:
         yield Hit(M + ("moe_pad_expert_input_to_capacity",),
                   "moe_pad_expert_input_to_capacity without moe_expert_capacity_factor: Megatron-core's "
@@ -180,7 +187,7 @@ def moe_pad_capacity(ctx):
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_expert_capacity_factor: 1.0\n"
         "    moe_token_dispatcher_type: alltoall\n    moe_token_drop_policy: probs",
 )
-def moe_drop_policy(ctx):
+def moe_drop_policy(ctx: RunCtx) -> Iterator[Hit]:
     p = ctx.p("model.moe_token_drop_policy")
     if _experts(ctx) and _capacity(ctx) is not None and p is not None and p not in DROP_POLICIES:
         yield Hit(M + ("moe_token_drop_policy",),
@@ -197,7 +204,7 @@ def moe_drop_policy(ctx):
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    moe_router_load_balancing_type: sinkhorn\n"
         "    moe_aux_loss_coeff: 0.0",
 )
-def moe_sinkhorn_aux_loss(ctx):
+def moe_sinkhorn_aux_loss(ctx: RunCtx) -> Iterator[Hit]:
     coeff = ctx.p("model.moe_aux_loss_coeff", 0)
     sinkhorn = ctx.p("model.moe_router_load_balancing_type") == "sinkhorn"
     if _experts(ctx) and sinkhorn and isinstance(coeff, (int, float)) and coeff != 0:
@@ -217,7 +224,7 @@ def moe_sinkhorn_aux_loss(ctx):
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 2\n"
         "    megatron_amp_O2: true",
 )
-def moe_ep_o2(ctx):
+def moe_ep_o2(ctx: RunCtx) -> Iterator[Hit]:
     if _ep(ctx) > 1 and ctx.p("model.megatron_amp_O2") is not True:
         blamed, a, b = _pair(ctx, "expert_model_parallel_size", "megatron_amp_O2")
         yield Hit(blamed,
@@ -235,7 +242,7 @@ def moe_ep_o2(ctx):
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 2\n"
         "    optim:\n      name: mcore_distributed_optim",
 )
-def moe_ep_optimizer(ctx):
+def moe_ep_optimizer(ctx: RunCtx) -> Iterator[Hit]:
     if _ep(ctx) > 1 and ctx.p("model.optim.name") == "distributed_fused_adam":
         blamed, a, b = _pair(ctx, "optim.name", "expert_model_parallel_size")
         yield Hit(blamed,
@@ -253,7 +260,7 @@ def moe_ep_optimizer(ctx):
     fix="image: nvcr.io/nvidia/nemo:24.12\nparameters:\n  model:\n    num_moe_experts: 16\n"
         "    expert_model_parallel_size: 8",
 )
-def expert_parallel_world(ctx):
+def expert_parallel_world(ctx: RunCtx) -> Iterator[Hit]:
     ws, ep = ctx.world_size, _ep(ctx)
     if ws and ep > 1 and ws % (ctx.tp * ep * ctx.pp):
         ep_p = M + ("expert_model_parallel_size",)
@@ -273,7 +280,7 @@ def expert_parallel_world(ctx):
     example="parameters:\n  model:\n    num_attention_heads: 12\n    num_query_groups: 8  #<",
     fix="parameters:\n  model:\n    num_attention_heads: 12\n    num_query_groups: 4",
 )
-def heads_divisible_query_groups(ctx):
+def heads_divisible_query_groups(ctx: RunCtx) -> Iterator[Hit]:
     a, g = ctx.int_p("model.num_attention_heads"), ctx.int_p("model.num_query_groups")
     if a and g and a % g:
         blamed, x, y = _pair(ctx, "num_query_groups", "num_attention_heads")

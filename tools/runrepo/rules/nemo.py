@@ -5,11 +5,17 @@ and the places where NeMo and the platform must agree: time limits, resumption, 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ..estimate.budget import max_time_seconds
 from ..releases import in_range
 from .registry import WARNING, Hit, rule
 from .suggest import divisors, nearest_multiples, one_of
+
+if TYPE_CHECKING:
+    from ..compose.gate import Json, KeyPath
+    from .context import RunCtx
 
 _UNSET = object()
 MODEL = ("parameters", "model")
@@ -17,11 +23,11 @@ PERSISTENT_DEFAULT = ["/mnt/checkpoints", "s3://", "gs://", "oci://"]
 SAVE_MARGIN_S = 600  # NeMo saves its last checkpoint after max_time; a large model needs minutes
 
 
-def _m(*keys) -> tuple:
+def _m(*keys: str) -> KeyPath:
     return MODEL + keys
 
 
-def _fp16(ctx) -> bool:
+def _fp16(ctx: RunCtx) -> bool:
     return str(ctx.p("trainer.precision", 32)).lower() in ("16", "16-mixed", "fp16")
 
 
@@ -31,7 +37,7 @@ def _fp16(ctx) -> bool:
     example="parameters:\n  model:\n    hidden_size: 1000  #<\n    num_attention_heads: 12",
     fix="parameters:\n  model:\n    hidden_size: 1008   # or set kv_channels\n    num_attention_heads: 12",
 )
-def hidden_divisible_heads(ctx):
+def hidden_divisible_heads(ctx: RunCtx) -> Iterator[Hit]:
     h, a = ctx.int_p("model.hidden_size"), ctx.int_p("model.num_attention_heads")
     if h and a and ctx.p("model.kv_channels") is None and h % a:
         blamed = ctx.blame(_m("hidden_size"), _m("num_attention_heads"))
@@ -54,7 +60,7 @@ def hidden_divisible_heads(ctx):
     fix="parameters:\n  model:\n    mcore_gpt: true\n    activations_checkpoint_granularity: selective\n"
     "    activations_checkpoint_num_layers: null",
 )
-def recompute_config(ctx):
+def recompute_config(ctx: RunCtx) -> Iterator[Hit]:
     # NeMo's legacy transformer (nemo/collections/nlp/modules/common/megatron/transformer.py, v1.11-v2.x,
     # used unless mcore_gpt; selective raises on num_layers only up to v1.12) tests `if not activations_checkpoint_num_layers` for full/uniform|block and
     # only logs "Setting to 1 by default" without setting it; selective raises only for a truthy
@@ -111,7 +117,7 @@ def recompute_config(ctx):
     example="parameters:\n  model:\n    ub_tp_comm_overlap: true  #<\n    sequence_parallel: false",
     fix="parameters:\n  model:\n    ub_tp_comm_overlap: false\n    sequence_parallel: false",
 )
-def ub_overlap_sp(ctx):
+def ub_overlap_sp(ctx: RunCtx) -> Iterator[Hit]:
     if ctx.p("model.ub_tp_comm_overlap") is True and not (ctx.p("model.sequence_parallel") is True and ctx.tp > 1):
         ub, sp, tp = _m("ub_tp_comm_overlap"), _m("sequence_parallel"), _m("tensor_model_parallel_size")
         blamed = ctx.blame(ub, sp, tp)
@@ -129,7 +135,7 @@ def ub_overlap_sp(ctx):
     fix="parameters:\n  model:\n    gradient_accumulation_fusion: true\n    megatron_amp_O2: true\n"
     "    optim:\n      name: distributed_fused_adam   # with PP 1 and DP > 1",
 )
-def grad_accum_fusion(ctx):
+def grad_accum_fusion(ctx: RunCtx) -> Iterator[Hit]:
     if ctx.p("model.gradient_accumulation_fusion") is not True:
         return
     path = _m("gradient_accumulation_fusion")
@@ -149,7 +155,7 @@ def grad_accum_fusion(ctx):
     example="parameters:\n  trainer:\n    precision: 16\n  model:\n    megatron_amp_O2: true  #<",
     fix="parameters:\n  trainer:\n    precision: bf16\n  model:\n    megatron_amp_O2: true",
 )
-def fp16_o2(ctx):
+def fp16_o2(ctx: RunCtx) -> Iterator[Hit]:
     # configure_optimizers raises in every release from 1.11 to 2.x when O2 wraps a non-distributed
     # optimizer; distributed_fused_adam and (2.0) mcore_distributed_optim keep their own fp32 state.
     name = str(ctx.p("model.optim.name", "fused_adam"))
@@ -172,7 +178,7 @@ def fp16_o2(ctx):
     example="parameters:\n  model:\n    fsdp: true\n    fp8: true  #<",
     fix="parameters:\n  model:\n    fsdp: true\n    fp8: false",
 )
-def fsdp_fp8(ctx):
+def fsdp_fp8(ctx: RunCtx) -> Iterator[Hit]:
     if ctx.p("model.fsdp") is True and ctx.p("model.fp8") is True:
         blamed = ctx.blame(_m("fp8"), _m("fsdp"))
         yield Hit(blamed,
@@ -186,7 +192,7 @@ def fsdp_fp8(ctx):
     example="parameters:\n  model:\n    seed: 0  #<",
     fix="parameters:\n  model:\n    seed: 1234",
 )
-def seed_positive(ctx):
+def seed_positive(ctx: RunCtx) -> Iterator[Hit]:
     seed = ctx.p("model.seed", _UNSET)
     if seed is _UNSET:
         return
@@ -200,7 +206,7 @@ def seed_positive(ctx):
     example="parameters:\n  model:\n    encoder_seq_length: 4096\n    max_position_embeddings: 2048  #<",
     fix="parameters:\n  model:\n    encoder_seq_length: 4096\n    max_position_embeddings: 4096",
 )
-def position_embeddings(ctx):
+def position_embeddings(ctx: RunCtx) -> Iterator[Hit]:
     kind = ctx.p("model.position_embedding_type", "learned_absolute")
     seq, mpe = ctx.int_p("model.encoder_seq_length"), ctx.int_p("model.max_position_embeddings")
     if kind == "learned_absolute" and seq and mpe is not None and mpe < seq:
@@ -219,7 +225,7 @@ def position_embeddings(ctx):
     example="parameters:\n  trainer:\n    limit_val_batches: 50.0  #<",
     fix="parameters:\n  trainer:\n    limit_val_batches: 50   # an integer counts batches",
 )
-def limit_val_batches(ctx):
+def limit_val_batches(ctx: RunCtx) -> Iterator[Hit]:
     v = ctx.p("trainer.limit_val_batches")
     if isinstance(v, float) and not 0.0 <= v <= 1.0:
         count = f" (write {int(v)} for a number of batches)" if math.isfinite(v) and v > 1 else ""
@@ -242,7 +248,7 @@ def _sexagesimal(n: int) -> str:
     example="scheduling:\n  max_duration: 30\nparameters:\n  trainer:\n    max_time: 1:00:00:00  #<",
     fix="scheduling:\n  max_duration: 30\nparameters:\n  trainer:\n    max_time: \"01:00:00:00\"",
 )
-def max_time_format(ctx):
+def max_time_format(ctx: RunCtx) -> Iterator[Hit]:
     v = ctx.p("trainer.max_time")
     if v is None or max_time_seconds(v) is not None:
         return
@@ -260,7 +266,7 @@ def max_time_format(ctx):
     example="scheduling:\n  max_duration: 12\nparameters:\n  trainer:\n    max_time: \"00:23:30:00\"  #<",
     fix="scheduling:\n  max_duration: 24\nparameters:\n  trainer:\n    max_time: \"00:23:30:00\"",
 )
-def max_time_duration(ctx):
+def max_time_duration(ctx: RunCtx) -> Iterator[Hit]:
     hours = ctx.get("scheduling.max_duration")
     if isinstance(hours, bool) or not isinstance(hours, (int, float)):
         return
@@ -285,7 +291,7 @@ def max_time_duration(ctx):
                   f"{hours} h{ctx.at(dur, blamed)}: too little for the last checkpoint", WARNING)
 
 
-def _persistent(path, prefixes) -> bool:
+def _persistent(path: Json, prefixes: list[str]) -> bool:
     if not isinstance(path, str) or not path:
         return False
     return any(path.startswith(p) if "://" in p else path == p.rstrip("/") or path.startswith(p.rstrip("/") + "/")
@@ -300,7 +306,7 @@ def _persistent(path, prefixes) -> bool:
     fix="scheduling:\n  retry_on_system_failure: true\nparameters:\n  exp_manager:\n"
     "    exp_dir: s3://my-bucket/gpt3-126m   # under a prefix of policy persistent_paths",
 )
-def resume_checkpoint(ctx):
+def resume_checkpoint(ctx: RunCtx) -> Iterator[Hit]:
     why = [k for k in ("retry_on_system_failure", "preemptible") if ctx.get(f"scheduling.{k}") is True]
     retries = ctx.get("scheduling.max_retries")
     if isinstance(retries, int) and not isinstance(retries, bool) and retries > 0:
@@ -315,12 +321,13 @@ def resume_checkpoint(ctx):
                   "exp_manager.resume_if_exists is not true: every restart trains from step 0")
     if ctx.p("exp_manager.create_checkpoint_callback", True) is False:
         yield Hit(em + ("create_checkpoint_callback",), f"restartable run ({cause}) saves no checkpoints")
-    prefixes = ctx.policy.get("persistent_paths", PERSISTENT_DEFAULT)
+    configured = ctx.policy.get("persistent_paths")  # null is unset, as for every policy key
+    prefixes = PERSISTENT_DEFAULT if configured is None else configured
     key = "explicit_log_dir" if ctx.p("exp_manager.explicit_log_dir") else "exp_dir"
     where = ctx.p(f"exp_manager.{key}")
     if not _persistent(where, prefixes):
         shown = f"{key}={where!r}" if where else "explicit_log_dir and exp_dir unset (./nemo_experiments)"
-        pos = (ctx.policy.get("_pos") or {}).get(("persistent_paths",))
+        pos = (ctx.policy.get("_pos") or {}).get(("persistent_paths",)) if configured is not None else None
         source = f"{ctx.policy.get('_file')}:{pos[0]}" if pos else "runrepo's default; policy persistent_paths"
         yield Hit(em + (key,), f"restartable run ({cause}) writes checkpoints to {shown}, inside the container: "
                   f"a restart finds none. Use a path under {', '.join(prefixes)} ({source})")
@@ -334,7 +341,7 @@ def resume_checkpoint(ctx):
     fix="defaults:\n  - /node: multi_node\nintegrations:\n  - integration_type: apt_packages\n"
     "    packages: [parallel]\n  - integration_type: pip_packages\n    packages: [wandb]",
 )
-def multi_node_launcher(ctx):
+def multi_node_launcher(ctx: RunCtx) -> Iterator[Hit]:
     if ctx.choices.get("node") != "multi_node":
         return
     items = ctx.get("integrations")

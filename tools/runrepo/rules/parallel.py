@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from .registry import Hit, rule
 from .suggest import choices, cp_choices, divisors, nearest_multiples, one_of
+
+if TYPE_CHECKING:
+    from .context import RunCtx
 
 M = ("parameters", "model")
 
 
-def _multiple_of(ctx, key: str, size_key: str, size: int, consequence: str = ""):
+def _multiple_of(ctx: RunCtx, key: str, size_key: str, size: int, consequence: str = "") -> Iterator[Hit]:
     """A `model.<key>` that must divide evenly by a parallel size. The finding goes on whichever of the
     two the run file sets, names where the other is set, and suggests the values that would do."""
     value = ctx.int_p(f"model.{key}")
@@ -29,7 +35,7 @@ def _multiple_of(ctx, key: str, size_key: str, size: int, consequence: str = "")
     example="parameters:\n  model:\n    tensor_model_parallel_size: 3   # on 8 GPUs #<",
     fix="parameters:\n  model:\n    tensor_model_parallel_size: 2",
 )
-def parallel_world(ctx):
+def parallel_world(ctx: RunCtx) -> Iterator[Hit]:
     ws, tp, pp, cp = ctx.world_size, ctx.tp, ctx.pp, ctx.cp
     if ws and ws % (tp * pp * cp):
         note = " (NeMo 1.13-1.22 checks only TP and fails later)" if ctx.release in ("1.13", "1.23") else ""
@@ -53,7 +59,7 @@ def parallel_world(ctx):
     example="parameters:\n  model:\n    num_attention_heads: 12  #<\n    tensor_model_parallel_size: 8",
     fix="parameters:\n  model:\n    num_attention_heads: 12\n    tensor_model_parallel_size: 4",
 )
-def heads_divisible(ctx):
+def heads_divisible(ctx: RunCtx) -> Iterator[Hit]:
     yield from _multiple_of(ctx, "num_attention_heads", "tensor_model_parallel_size", ctx.tp)
 
 
@@ -63,7 +69,7 @@ def heads_divisible(ctx):
     example="parameters:\n  model:\n    num_layers: 12  #<\n    pipeline_model_parallel_size: 5",
     fix="parameters:\n  model:\n    num_layers: 12\n    pipeline_model_parallel_size: 4",
 )
-def layers_divisible(ctx):
+def layers_divisible(ctx: RunCtx) -> Iterator[Hit]:
     layers, pp = ctx.int_p("model.num_layers"), ctx.pp
     kept = f"; NeMo before 2.0 silently trains {layers // pp * pp} layers" if layers else ""
     yield from _multiple_of(ctx, "num_layers", "pipeline_model_parallel_size", pp, kept)
@@ -72,13 +78,13 @@ def layers_divisible(ctx):
 # --- Interleaving, expert, query-group, sequence and context parallelism.
 
 
-def _vp(ctx):
+def _vp(ctx: RunCtx) -> int | None:
     """Virtual pipeline size in effect: NeMo turns 1 into None, so only 2 or more means interleaving."""
     vp = ctx.int_p("model.virtual_pipeline_model_parallel_size")
     return vp if vp is not None and vp > 1 else None
 
 
-def _seq(ctx):
+def _seq(ctx: RunCtx) -> int | None:
     return ctx.int_p("model.encoder_seq_length")
 
 
@@ -91,7 +97,7 @@ def _seq(ctx):
     example="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 3   # 8 GPUs, DP 8 #<",
     fix="parameters:\n  model:\n    num_moe_experts: 8\n    expert_model_parallel_size: 2",
 )
-def expert_parallel_dp(ctx):
+def expert_parallel_dp(ctx: RunCtx) -> Iterator[Hit]:
     ep, dp = ctx.int_p("model.expert_model_parallel_size", 1), ctx.dp
     if ep and ep > 1 and dp is not None and dp % ep:
         ep_p = M + ("expert_model_parallel_size",)
@@ -112,7 +118,7 @@ def expert_parallel_dp(ctx):
     example="parameters:\n  model:\n    num_query_groups: 2  #<\n    tensor_model_parallel_size: 4",
     fix="parameters:\n  model:\n    num_query_groups: 4\n    tensor_model_parallel_size: 4",
 )
-def query_groups_tp(ctx):
+def query_groups_tp(ctx: RunCtx) -> Iterator[Hit]:
     yield from _multiple_of(
         ctx, "num_query_groups", "tensor_model_parallel_size", ctx.tp, "; mcore's TransformerConfig raises"
     )
@@ -124,7 +130,7 @@ def query_groups_tp(ctx):
     example="parameters:\n  model:\n    ffn_hidden_size: 5441  #<\n    tensor_model_parallel_size: 2",
     fix="parameters:\n  model:\n    ffn_hidden_size: 5440\n    tensor_model_parallel_size: 2",
 )
-def ffn_divisible_tp(ctx):
+def ffn_divisible_tp(ctx: RunCtx) -> Iterator[Hit]:
     yield from _multiple_of(
         ctx, "ffn_hidden_size", "tensor_model_parallel_size", ctx.tp, "; the MLP cannot be split evenly"
     )
@@ -139,7 +145,7 @@ def ffn_divisible_tp(ctx):
     fix="parameters:\n  model:\n    num_layers: 24\n    pipeline_model_parallel_size: 4\n"
     "    virtual_pipeline_model_parallel_size: 3",
 )
-def vp_layers(ctx):
+def vp_layers(ctx: RunCtx) -> Iterator[Hit]:
     vp, layers, pp = _vp(ctx), ctx.int_p("model.num_layers"), ctx.pp
     if vp and layers is not None and (layers // pp) % vp:
         paths = [M + (k,) for k in ("virtual_pipeline_model_parallel_size", "num_layers", "pipeline_model_parallel_size")]
@@ -165,7 +171,7 @@ def vp_layers(ctx):
             "    virtual_pipeline_model_parallel_size: 2  #<",
     fix="parameters:\n  model:\n    pipeline_model_parallel_size: 2\n    virtual_pipeline_model_parallel_size: null",
 )
-def vp_pipeline_size(ctx):
+def vp_pipeline_size(ctx: RunCtx) -> Iterator[Hit]:
     vp, pp = _vp(ctx), ctx.pp
     if vp and pp <= 2:
         vpp, ppp = M + ("virtual_pipeline_model_parallel_size",), M + ("pipeline_model_parallel_size",)
@@ -186,7 +192,7 @@ def vp_pipeline_size(ctx):
             "    virtual_pipeline_model_parallel_size: 2  #<",
     fix="parameters:\n  model:\n    megatron_amp_O2: true\n    virtual_pipeline_model_parallel_size: 2",
 )
-def vp_needs_o2(ctx):
+def vp_needs_o2(ctx: RunCtx) -> Iterator[Hit]:
     vp = _vp(ctx)
     if vp and not ctx.p("model.megatron_amp_O2", False):
         vpp, o2 = M + ("virtual_pipeline_model_parallel_size",), M + ("megatron_amp_O2",)
@@ -209,7 +215,7 @@ def vp_needs_o2(ctx):
     fix="parameters:\n  model:\n    pipeline_model_parallel_size: 4\n    virtual_pipeline_model_parallel_size: 3\n"
     "    micro_batch_size: 1\n    global_batch_size: 8",
 )
-def interleaved_microbatches(ctx):
+def interleaved_microbatches(ctx: RunCtx) -> Iterator[Hit]:
     vp, pp, dp = _vp(ctx), ctx.pp, ctx.dp
     gbs, mbs = ctx.int_p("model.global_batch_size"), ctx.int_p("model.micro_batch_size")
     if not vp or pp < 2 or dp is None or not gbs or not mbs or gbs % (mbs * dp):
@@ -234,7 +240,7 @@ def interleaved_microbatches(ctx):
     example="parameters:\n  model:\n    sequence_parallel: true  #<\n    tensor_model_parallel_size: 1",
     fix="parameters:\n  model:\n    sequence_parallel: false\n    tensor_model_parallel_size: 1",
 )
-def sequence_parallel_tp(ctx):
+def sequence_parallel_tp(ctx: RunCtx) -> Iterator[Hit]:
     if ctx.p("model.sequence_parallel") is True and ctx.tp == 1:
         sp, tp = M + ("sequence_parallel",), M + ("tensor_model_parallel_size",)
         blamed = ctx.blame(sp, tp)
@@ -254,7 +260,7 @@ def sequence_parallel_tp(ctx):
     fix="parameters:\n  model:\n    encoder_seq_length: 2048\n    sequence_parallel: true\n"
     "    tensor_model_parallel_size: 4",
 )
-def seq_divisible_tp(ctx):
+def seq_divisible_tp(ctx: RunCtx) -> Iterator[Hit]:
     seq, tp = _seq(ctx), ctx.tp
     if ctx.p("model.sequence_parallel") is True and tp > 1 and seq is not None and seq % tp:
         s, t, sp = M + ("encoder_seq_length",), M + ("tensor_model_parallel_size",), M + ("sequence_parallel",)
@@ -275,7 +281,7 @@ def seq_divisible_tp(ctx):
     example="parameters:\n  model:\n    encoder_seq_length: 2047  #<\n    context_parallel_size: 2",
     fix="parameters:\n  model:\n    encoder_seq_length: 2048\n    context_parallel_size: 2",
 )
-def seq_divisible_cp(ctx):
+def seq_divisible_cp(ctx: RunCtx) -> Iterator[Hit]:
     seq, cp = _seq(ctx), ctx.cp
     if cp > 1 and seq is not None and seq % (2 * cp):
         s, c = M + ("encoder_seq_length",), M + ("context_parallel_size",)

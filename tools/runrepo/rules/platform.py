@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ..releases import NEMO_IMAGE, TAG_RELEASES, digest_valid, image_tag, is_bare_digest, parse_image, release_of
 from .registry import WARNING, Hit, rule
+
+if TYPE_CHECKING:
+    from ..compose.gate import Json, KeyPath
+    from .context import RunCtx
 
 PLACEHOLDERS = re.compile(r"\?\?\?|your_dataset_path_here|/your_[a-z_]*path|\bTODO\b|\bFIXME\b|<fill[- ]in[^>]*>", re.I)
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_NAME = 56  # the platform appends "-" and a 6-character id; 63 is the RFC 1123 label limit
 
 
-def _strings(value, path=()):
+def _strings(value: Json, path: KeyPath = ()) -> Iterator[tuple[KeyPath, str]]:
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, dict):
@@ -29,7 +35,7 @@ def _strings(value, path=()):
     example="parameters:\n  model:\n    data:\n      data_prefix: [1.0, /your_dataset_path_here/]  #<",
     fix="parameters:\n  model:\n    data:\n      data_prefix: [1.0, /mnt/data/pile/pile_00_text_document]",
 )
-def placeholder(ctx):
+def placeholder(ctx: RunCtx) -> Iterator[Hit]:
     for path, text in _strings({k: v for k, v in ctx.run.items() if k != "metadata"}):
         m = PLACEHOLDERS.search(text)
         if m:
@@ -42,7 +48,7 @@ def placeholder(ctx):
     example="image: nvcr.io/nvidia/nemo:latest  #<",
     fix="image: nvcr.io/nvidia/nemo:24.05",
 )
-def image_pinned(ctx):
+def image_pinned(ctx: RunCtx) -> Iterator[Hit]:
     image = ctx.get("image")
     if not isinstance(image, str):
         return
@@ -61,7 +67,7 @@ def image_pinned(ctx):
     example="defaults:\n  - /nemo: v1_13\nimage: nvcr.io/nvidia/nemo:24.05  #<",
     fix="defaults:\n  - /nemo: v2_0",
 )
-def image_release(ctx):
+def image_release(ctx: RunCtx) -> Iterator[Hit]:
     image, chosen = ctx.get("image"), ctx.get("runrepo.nemo_release")
     if not isinstance(image, str) or parse_image(image)[0] != NEMO_IMAGE:
         if chosen:
@@ -93,7 +99,7 @@ def image_release(ctx):
     example="name: GPT3_126M  #<",
     fix="name: gpt3-126m",
 )
-def run_name(ctx):
+def run_name(ctx: RunCtx) -> Iterator[Hit]:
     name = ctx.get("name")
     if not isinstance(name, str) or not name:
         yield Hit(("name",), "the run has no name")

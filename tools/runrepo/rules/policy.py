@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ..compose.render import DATASET_KEY, SUBMIT_KEYS
 from ..releases import image_tag
@@ -16,11 +18,15 @@ from ..validate.policy import FILE, where
 from .limits import approval, gpu_hours, limit, number
 from .registry import Hit, rule
 
+if TYPE_CHECKING:
+    from ..compose.gate import Json, KeyPath
+    from .context import RunCtx
+
 MOVING = ("latest", "main", "nightly", "dev")  # image-pinned reports these; not said twice
 
 
 @lru_cache(maxsize=32)
-def _pattern(text: str):
+def _pattern(text: str) -> re.Pattern[str]:
     return re.compile(text)
 
 
@@ -30,7 +36,7 @@ def _pattern(text: str):
     example="compute:\n  cluster: r0z0   # not in policy.yaml `clusters` #<",
     fix="compute:\n  cluster: r7z2",
 )
-def policy_cluster(ctx):
+def policy_cluster(ctx: RunCtx) -> Iterator[Hit]:
     allowed, cluster = ctx.policy.get("clusters"), ctx.get("compute.cluster")
     if allowed is None or not isinstance(cluster, str):
         return
@@ -48,7 +54,7 @@ def policy_cluster(ctx):
     example="image: docker.io/someone/nemo:24.05  #<",
     fix="image: nvcr.io/nvidia/nemo:24.05",
 )
-def policy_registry(ctx):
+def policy_registry(ctx: RunCtx) -> Iterator[Hit]:
     images, image = ctx.policy.get("images") or {}, ctx.get("image")
     if not isinstance(image, str) or not images:
         return
@@ -82,7 +88,7 @@ def policy_registry(ctx):
     example="defaults:\n  - /node: multi_node\ncompute:\n  nodes: 32   # 256 GPUs #<",
     fix="defaults:\n  - /node: multi_node\ncompute:\n  nodes: 8",
 )
-def policy_gpus(ctx):
+def policy_gpus(ctx: RunCtx) -> Iterator[Hit]:
     cap, at = limit(ctx.policy, "max_gpus_per_run", ctx.run_file, "max_gpus")
     raw = ctx.get("compute.gpus")
     gpus = number(raw)
@@ -100,7 +106,7 @@ def policy_gpus(ctx):
     example="defaults:\n  - /node: multi_node\ncompute:\n  nodes: 8  #<\nscheduling:\n  max_duration: 72",
     fix="defaults:\n  - /node: multi_node\ncompute:\n  nodes: 8\nscheduling:\n  max_duration: 24",
 )
-def policy_gpu_hours(ctx):
+def policy_gpu_hours(ctx: RunCtx) -> Iterator[Hit]:
     cap, at = limit(ctx.policy, "max_gpu_hours_per_run", ctx.run_file, "max_gpu_hours")
     if cap is None:
         return
@@ -125,7 +131,7 @@ def policy_gpu_hours(ctx):
     example="scheduling:\n  max_duration: null  #<",
     fix="scheduling:\n  max_duration: 24.0",
 )
-def policy_max_duration(ctx):
+def policy_max_duration(ctx: RunCtx) -> Iterator[Hit]:
     hours = ctx.get("scheduling.max_duration")
     if hours is None:
         if ctx.policy.get("require_max_duration"):
@@ -160,7 +166,7 @@ def policy_max_duration(ctx):
             "    project_name: x",
     fix="integrations:\n  - integration_type: apt_packages\n    packages: [parallel]",
 )
-def policy_integration(ctx):
+def policy_integration(ctx: RunCtx) -> Iterator[Hit]:
     allowed, items = ctx.policy.get("integrations"), ctx.get("integrations")
     if allowed is None or not isinstance(items, list):
         return
@@ -184,7 +190,7 @@ METADATA_KEYS, METADATA_VALUE_BYTES, RESERVED_KEYS = 200, 100_000, len(SUBMIT_KE
     "metadata-size",
     f"metadata fits the platform: each value at most 0.1 MB, and room for the {RESERVED_KEYS} keys runrepo submit adds",
 )
-def metadata_size(ctx):
+def metadata_size(ctx: RunCtx) -> Iterator[Hit]:
     meta = ctx.get("metadata")
     if not isinstance(meta, dict):
         return
@@ -207,7 +213,7 @@ def metadata_size(ctx):
         )
 
 
-def _shown(value, want: str) -> str:
+def _shown(value: Json, want: str) -> str:
     return "not set" if value is None else f"{repr(value)[:60]}, not {want}"
 
 
@@ -215,7 +221,7 @@ def _unchecked(at: str) -> str:
     return f"the policy limit ({at}) cannot be checked, so the run is refused until it is"
 
 
-def _blame(ctx, *paths) -> tuple:
+def _blame(ctx: RunCtx, *paths: KeyPath) -> KeyPath:
     """The first of `paths` the run file itself sets (the line a pull request changes), else the first."""
     for path in paths:
         if ctx.origin(path).file == ctx.run_file:
@@ -223,7 +229,7 @@ def _blame(ctx, *paths) -> tuple:
     return paths[0]
 
 
-def _ask(ctx) -> str:
+def _ask(ctx: RunCtx) -> str:
     if approval(ctx.policy, ctx.run_file):
         return "its approval does not cover this much; ask a maintainer to raise it"
     return (

@@ -10,10 +10,17 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from ..findings import ERROR, WARNING
+from ..findings import ERROR, WARNING, Severity
 from ..releases import in_range
+
+if TYPE_CHECKING:
+    from ..compose.gate import KeyPath
+    from .context import RunCtx
+
+    Check = Callable[[RunCtx], Iterable["Hit"]]  # a rule's check: one expanded run -> what it finds
+    C = TypeVar("C", bound=Check)
 
 FAMILIES = ("pipeline", "schema", "world", "batch", "parallel", "moe", "data", "platform", "nemo", "memory", "policy",
             "secrets", "dataprep", "datasets")
@@ -27,18 +34,18 @@ class Hit:
     """What a check reports: the key path to blame, a message, and optionally a severity (and, for a
     finding in a file the run does not compose, such as runs/datasets.yaml, that file's position)."""
 
-    path: tuple
+    path: KeyPath
     message: str
-    severity: str | None = None
+    severity: Severity | None = None  # None: the rule's own
     at: tuple[str, int, int] | None = None  # (file, line, col) instead of the path's origin
 
 
 @dataclass(frozen=True)
 class Rule:
     id: str
-    severity: str
+    severity: Severity
     doc: str
-    check: Callable[..., Iterable[Hit]]
+    check: Check
     family: str
     since: str | None = None  # first NeMo release it applies to
     before: str | None = None  # first release it no longer applies to
@@ -63,14 +70,20 @@ class Rule:
 REGISTRY: dict[str, Rule] = {}
 
 
-CheckFn = TypeVar("CheckFn", bound=Callable[..., Iterable[Hit]])
+def rule(
+    id: str,
+    doc: str,
+    severity: Severity = ERROR,
+    since: str | None = None,
+    before: str | None = None,
+    example: str = "",
+    fix: str = "",
+    kinds: tuple[str, ...] | None = None,
+) -> Callable[[C], C]:
+    """Register a check function as a rule: `def x(ctx: RunCtx) -> Iterator[Hit]`, returned as it is;
+    `kinds` (the run kinds it judges) defaults by family: BOTH_KINDS, dataprep for data runs only."""
 
-
-def rule(id: str, doc: str, severity: str = ERROR, since: str | None = None, before: str | None = None,
-         example: str = "", fix: str = "", kinds: tuple[str, ...] | None = None) -> Callable[[CheckFn], CheckFn]:
-    """Register a check function as a rule; `kinds` defaults by family (BOTH_KINDS, dataprep: data runs)."""
-
-    def register(fn: CheckFn) -> CheckFn:
+    def register(fn: C) -> C:
         if id in REGISTRY:
             raise ValueError(f"rule {id} registered twice")
         family = fn.__module__.rsplit(".", 1)[-1]
@@ -89,7 +102,7 @@ def raised(id: str, stage: str, doc: str, example: str = "", fix: str = "") -> N
     REGISTRY[id] = Rule(id, ERROR, doc, _no_check, stage, example=example.strip(), fix=fix.strip(), stage=stage)
 
 
-def _no_check(ctx):
+def _no_check(ctx: RunCtx) -> Iterable[Hit]:
     return ()
 
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from ..validate import schema
 from .registry import DATA, TRAINING, WARNING, Hit, rule
+
+if TYPE_CHECKING:
+    from .context import RunCtx
 
 
 @rule(
@@ -13,7 +19,7 @@ from .registry import DATA, TRAINING, WARNING, Hit, rule
     fix="compute:\n  nodes: 1   # gpus derived from the cluster",
     kinds=(TRAINING, DATA),
 )
-def mcli_schema(ctx):
+def mcli_schema(ctx: RunCtx) -> Iterator[Hit]:
     run = {k: v for k, v in ctx.run.items()}
     run.setdefault("metadata", {})
     for path, message in schema.validate(run, "mcli-run.json"):
@@ -26,7 +32,7 @@ def mcli_schema(ctx):
     example="parameters:\n  trainer:\n    max_step: 1000  #<",
     fix="parameters:\n  trainer:\n    max_steps: 1000",
 )
-def nemo_schema(ctx):
+def nemo_schema(ctx: RunCtx) -> Iterator[Hit]:
     params = ctx.run.get("parameters")
     name = schema.nemo_schema_name(ctx.release) if ctx.release else None
     if name is None or not isinstance(params, dict):
@@ -44,7 +50,7 @@ def nemo_schema(ctx):
     example="parameters:\n  model:\n    micro_batch_sizee: 4  #<",
     fix="parameters:\n  model:\n    micro_batch_size: 4",
 )
-def nemo_unknown_key(ctx):
+def nemo_unknown_key(ctx: RunCtx) -> Iterator[Hit]:
     params = ctx.run.get("parameters")
     name = schema.nemo_schema_name(ctx.release) if ctx.release else None
     if name is None or not isinstance(params, dict):

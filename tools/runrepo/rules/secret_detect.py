@@ -26,8 +26,10 @@ import base64
 import binascii
 import math
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from detect_secrets.filters.heuristic import is_sequential_string, is_templated_secret
 from detect_secrets.plugins import (
@@ -57,6 +59,9 @@ from detect_secrets.plugins import (
 from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString, HexHighEntropyString
 from detect_secrets.plugins.keyword import CONFIG_DENYLIST_REGEX_TO_GROUP, KeywordDetector
 
+if TYPE_CHECKING:
+    from detect_secrets.plugins.base import RegexBasedDetector
+
 ENV = "mcli create secret env {name}=<value>"  # exposed to every run as an environment variable
 S3 = "mcli create secret s3 --config-file ~/.aws/config --credentials-file ~/.aws/credentials"
 SSH = "mcli create secret ssh <path-to-key> --mount-path /secrets/key (or `mcli create secret mounted`)"
@@ -66,7 +71,7 @@ HF = "mcli create secret hf --token <value>"
 # detect-secrets' plugins, one instance each: (plugin, what it is, how to store it, env name to suggest).
 # Left out: IPPublicDetector (an address is not a credential) and OpenAIDetector (it only knows the
 # legacy `T3BlbkFJ` keys, and backtracks quadratically on `sk-sk-sk-...`; OWN covers every sk- key).
-PLUGINS = [
+PLUGINS: list[tuple[RegexBasedDetector, str, str, str]] = [
     (aws.AWSKeyDetector(), "an AWS access key", S3, "AWS_SECRET_ACCESS_KEY"),
     (azure_storage_key.AzureStorageKeyDetector(), "an Azure storage account key", ENV, "AZURE_STORAGE_KEY"),
     (basic_auth.BasicAuthDetector(), "a password inside a URL", ENV, "NAME"),
@@ -116,7 +121,7 @@ NAMED_FORMAT |= {ibm_cos_hmac.IbmCosHmacDetector, softlayer.SoftlayerDetector}  
 _KEYWORD = KeywordDetector()
 
 
-def _union(patterns) -> re.Pattern:
+def _union(patterns: Iterable[re.Pattern[str]]) -> re.Pattern[str]:
     """One regex matching where any of `patterns` matches: strings that match none (nearly all of a
     run) cost one search instead of one per plugin. Each keeps its flags in a scoped group."""
     letters = {re.IGNORECASE: "i", re.VERBOSE: "x", re.MULTILINE: "m", re.DOTALL: "s"}
@@ -221,7 +226,7 @@ def _unquote(value: str) -> str:
     return value[1:-1] if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"" else value
 
 
-def named_values(name: str, value: str):
+def named_values(name: str, value: str) -> Iterator[tuple[str, str]]:
     """(name, value) pairs to judge: the value under its key, and the pairs written inside it."""
     yield name, value
     if "=" in value or "--" in value:
@@ -262,7 +267,7 @@ def decoded(value: str, limit: int = 32) -> list[str]:
     return out
 
 
-def _pieces(text: str):
+def _pieces(text: str) -> Iterator[str]:
     for line in text.splitlines() or [""]:
         if len(line) <= LINE:
             yield line
@@ -270,7 +275,7 @@ def _pieces(text: str):
             yield from (line[i : i + LINE] for i in range(0, len(line) - LINE + STEP, STEP))
 
 
-def _plugin_hit(plugin, text: str) -> bool:
+def _plugin_hit(plugin: RegexBasedDetector, text: str) -> bool:
     for secret in plugin.analyze_string(text):
         if secret and not reference(secret):
             return True
@@ -306,8 +311,8 @@ def _named_format(key: str, lit: str) -> tuple[str, str, str] | None:
     return None
 
 
-CACHE: dict = {}  # (name, value, is_key) -> Verdict | None
-CLEAN_KEYS: set = set()  # keys judged clean (the rules' walk skips them)
+CACHE: dict[tuple[str, str, bool], Verdict | None] = {}  # (name, value, is_key) -> Verdict | None
+CLEAN_KEYS: set[str] = set()  # keys judged clean (the rules' walk skips them)
 
 
 def judge(name: str, value: str, is_key: bool = False) -> Verdict | None:

@@ -14,8 +14,18 @@ verdicts as the rules, so a flagged value is never printed.
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from .registry import Hit, rule
 from .secret_detect import CACHE, CLEAN_KEYS, Verdict, decoded, entropy, high_entropy, judge, named_values, secret_name
+
+if TYPE_CHECKING:
+    from ..compose.gate import Json, KeyPath
+    from .context import RunCtx
+
+    Suspect = tuple[KeyPath, Verdict, str]  # where a flagged string is, the verdict, the string
 
 REDACTED = "«redacted: {rule}»"
 
@@ -25,7 +35,7 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _dotted(path: tuple) -> str:
+def _dotted(path: KeyPath) -> str:
     return ".".join(map(str, path))
 
 
@@ -35,7 +45,7 @@ def _dotted(path: tuple) -> str:
     example="env_variables:\n  HF_TOKEN: hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567  #<",
     fix="env_variables:\n  HF_HOME: /mnt/hf   # the token: `mcli create secret hf --token ...`, mounted into every run",
 )
-def secret_literal(ctx):
+def secret_literal(ctx: RunCtx) -> Iterator[Hit]:
     for path, v, _text in _suspects(ctx):
         if v.rule == "secret-literal":
             yield Hit(
@@ -52,7 +62,7 @@ def secret_literal(ctx):
     example="env_variables:\n  AWS_SECRET_ACCESS_KEY: wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY  #<",
     fix="env_variables:\n  AWS_DEFAULT_REGION: us-east-1   # the keys: `mcli create secret s3 ...`, mounted into every run",
 )
-def secret_named(ctx):
+def secret_named(ctx: RunCtx) -> Iterator[Hit]:
     for path, v, _text in _suspects(ctx):
         if v.rule == "secret-named":
             yield Hit(
@@ -63,10 +73,14 @@ def secret_named(ctx):
             )
 
 
-_MISS = object()
+class _Miss(enum.Enum):
+    MISS = enum.auto()  # not in judge's cache (None there is a verdict: clean)
 
 
-def _scan(node, path: tuple, name: str, out: list) -> None:
+_MISS = _Miss.MISS
+
+
+def _scan(node: Json, path: KeyPath, name: str, out: list[Suspect]) -> None:
     """(path, verdict, string) of every flagged string under `node`; paths are built only for a hit.
 
     The hot loop of `check --all` (hundreds of strings per run, nearly all seen before): verdicts
@@ -82,11 +96,10 @@ def _scan(node, path: tuple, name: str, out: list) -> None:
                 else:
                     clean.add(k)
             if type(v) is str:
-                hit = cache.get((k, v, False), _MISS)
-                if hit is _MISS:
-                    hit = judge(k, v)
-                if hit:
-                    out.append((path + (k,), hit, v))
+                cached = cache.get((k, v, False), _MISS)
+                verdict = judge(k, v) if cached is _MISS else cached
+                if verdict:
+                    out.append((path + (k,), verdict, v))
             elif isinstance(v, (dict, list)):
                 _scan(v, path + (k,), k, out)
     elif isinstance(node, list):
@@ -100,9 +113,9 @@ def _scan(node, path: tuple, name: str, out: list) -> None:
         out.append((path, hit, node))
 
 
-def _suspects(ctx) -> list:
+def _suspects(ctx: RunCtx) -> list[Suspect]:
     """The run's flagged strings, walked once per run for both rules."""
-    cached = ctx.__dict__.get("_secret_suspects")
+    cached: list[Suspect] | None = ctx.__dict__.get("_secret_suspects")
     if cached is None:
         cached = []
         _scan(ctx.run, (), "", cached)
@@ -111,12 +124,12 @@ def _suspects(ctx) -> list:
     return cached
 
 
-def flagged(ctx) -> dict[str, str]:
+def flagged(ctx: RunCtx) -> dict[str, str]:
     """The strings of one checked run that the secret rules flag -> rule id (the rules' own walk)."""
     return {text: v.rule for _path, v, text in _suspects(ctx)}
 
 
-def secret_values(run, tool=None) -> dict[str, str]:
+def secret_values(run: Json, tool: Json = None) -> dict[str, str]:
     """Every string of an expanded run that a secret rule flags, mapped to that rule's id.
 
     `run` is the expanded run (or any part of it: a section, a list, one string) and `tool` its
@@ -124,7 +137,7 @@ def secret_values(run, tool=None) -> dict[str, str]:
     secret rules on the same values (same detector, same key names), so an output that replaces
     each of these strings (see `redact`) prints nothing the rules flagged. Pure and cached.
     """
-    out: list = []
+    out: list[Suspect] = []
     _scan(run, (), "", out)
     if tool is not None:
         _scan(tool, ("runrepo",), "runrepo", out)
@@ -134,7 +147,7 @@ def secret_values(run, tool=None) -> dict[str, str]:
     return flagged
 
 
-def redact(value, name: str = ""):
+def redact(value: Json, name: str = "") -> Json:
     """A copy of `value` in which every string a secret rule flags is `«redacted: <rule-id>»`.
 
     `value` is anything of an expanded run: the whole run, the `runrepo:` section, a section, a
@@ -151,7 +164,7 @@ def redact(value, name: str = ""):
     if isinstance(value, list):
         return [redact(x, name) for x in value]
     if isinstance(value, dict):
-        out: dict = {}
+        out: dict[str, Json] = {}
         for k, v in value.items():
             key = k
             if isinstance(k, str) and (hit := judge(k, k, True)):

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from .registry import Hit, rule
+
+if TYPE_CHECKING:
+    from .context import RunCtx
 
 
 @rule(
@@ -11,7 +17,7 @@ from .registry import Hit, rule
     example="defaults:\n  - /node: multi_node\ncompute:\n  gpus: 12  #<\n  nodes: 2",
     fix="defaults:\n  - /node: multi_node\ncompute:\n  nodes: 2   # gpus is derived: nodes x GPUs per node",
 )
-def world_size(ctx):
+def world_size(ctx: RunCtx) -> Iterator[Hit]:
     nodes, gpus, gpn = ctx.get("compute.nodes"), ctx.get("compute.gpus"), ctx.get("runrepo.gpus_per_node")
     devices, num_nodes = ctx.p("trainer.devices"), ctx.p("trainer.num_nodes")
     if not isinstance(gpn, int):
@@ -45,7 +51,7 @@ def world_size(ctx):
     example="defaults:\n  - /node: single_node\ncompute:\n  nodes: 2  #<",
     fix="defaults:\n  - /node: multi_node\ncompute:\n  nodes: 2",
 )
-def launch_profile(ctx):
+def launch_profile(ctx: RunCtx) -> Iterator[Hit]:
     profile, nodes = ctx.choices.get("node"), ctx.get("compute.nodes")
     if not isinstance(nodes, int) or isinstance(nodes, bool) or nodes < 1:
         yield Hit(("compute", "nodes"), f"compute.nodes must be a positive integer, got {nodes!r}")
